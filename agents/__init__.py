@@ -1,0 +1,1 @@
+"""fincortex.agents: LangGraph agents, tools, market simulator and backtester."""

@@ -1,0 +1,1 @@
+"""fincortex.models: model registry and lineage, tuning, merging, LLM backends."""

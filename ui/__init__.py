@@ -1,0 +1,1 @@
+"""fincortex.ui: the Streamlit dashboard; talks to the SDK only."""
