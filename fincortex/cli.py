@@ -14,7 +14,7 @@ console = Console()
 DbOption = Annotated[Optional[Path], typer.Option("--db", help="DuckDB file (env FINCORTEX_DB).")]
 MirrorOption = Annotated[
     Optional[Path],
-    typer.Option("--mirror", help="Local data mirror laid out like shared/data (env FINCORTEX_MIRROR)."),
+    typer.Option("--mirror", help="Local data mirror laid out like shared/data (env FINCORTEX_DATA_MIRROR)."),
 ]
 
 
@@ -24,5 +24,20 @@ def make_client(db: Optional[Path] = None, mirror: Optional[Path] = None):
     return Client(db=db, mirror=mirror)
 
 
+# Each area keeps its commands in its own module, which imports heavy libraries only inside
+# command bodies so that `fincortex --help` stays fast. One line per area here.
+AREA_COMMAND_MODULES = ("fincortex.cli_core",)
+
+
+def _register_commands() -> None:
+    import importlib
+
+    for module in AREA_COMMAND_MODULES:
+        importlib.import_module(module).register(app)
+
+
 def main() -> None:
     app()
+
+
+_register_commands()

