@@ -1,0 +1,72 @@
+"""The fincortex dashboard: `fincortex ui` runs `streamlit run` on this file.
+
+This entry script draws the frame every page shares (title, settings sidebar, running jobs) and
+hands over to the selected page through st.navigation. Pages are files under ui/pages/.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from fincortex.ui import common
+
+PAGES_DIR = Path(__file__).parent / "pages"
+
+st.set_page_config(page_title="fincortex", page_icon="📈", layout="wide")
+
+
+def _settings_sidebar() -> None:
+    base = common.base_settings()
+    if "cfg_db" not in st.session_state:
+        st.session_state["cfg_db"] = str(base.db_path)
+    if "cfg_mirror" not in st.session_state:
+        st.session_state["cfg_mirror"] = str(base.mirror) if base.mirror else ""
+    with st.sidebar:
+        st.markdown("### fincortex")
+        with st.expander("Settings", expanded=False):
+            st.text_input("Database file", key="cfg_db", help="DuckDB file (FINCORTEX_DB / --db)")
+            st.text_input(
+                "Data mirror folder",
+                key="cfg_mirror",
+                help="Local folder laid out like shared/data (FINCORTEX_DATA_MIRROR / --mirror); "
+                "empty = download from the public source",
+            )
+        cfg = common.ui_settings()
+        if cfg.db.exists():
+            size_mb = cfg.db.stat().st_size / 1e6
+            st.caption(f"🗄️ `{cfg.db}` ({size_mb:,.1f} MB)")
+        else:
+            st.caption(f"🗄️ `{cfg.db}` (not created yet)")
+        if cfg.mirror is not None and not cfg.mirror.is_dir():
+            st.warning(f"Data mirror {cfg.mirror} is not a folder.")
+        running = [j for j in common.jobs().list() if not j.finished]
+        if running:
+            st.caption(f"⏳ {len(running)} background job(s) running")
+
+
+def _navigation() -> st.navigation:
+    def page(name: str, title: str, icon: str, default: bool = False) -> st.Page:
+        return st.Page(PAGES_DIR / f"{name}.py", title=title, icon=icon, url_path=name, default=default)
+
+    return st.navigation(
+        {
+            "Analyst": [
+                page("ask", "Ask", "💬", default=True),
+                page("search", "Search", "🔎"),
+                page("forecasts", "Forecasts", "🔮"),
+            ],
+            "Quant": [page("trading", "Trading", "📈")],
+            "Data": [
+                page("ingest", "Ingest", "📥"),
+                page("data", "Data", "🗄️"),
+                page("models", "Models", "🧠"),
+            ],
+        }
+    )
+
+
+_nav = _navigation()
+_settings_sidebar()
+_nav.run()

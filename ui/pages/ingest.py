@@ -1,0 +1,172 @@
+"""Ingest: upload files or name a folder, pull a public dataset, import prices; each runs as a job."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from fincortex.ui import common, job_view
+from fincortex.ui.jobs import JobStatus
+
+DOC_TYPES = ["(auto)", "filing", "transcript", "news", "report", "text"]
+UPLOAD_TYPES = ["pdf", "txt", "md", "html", "htm", "csv", "json"]
+
+st.title("📥 Ingest")
+st.caption(
+    "Everything runs in a background worker process: the page (and other pages) stay usable, and "
+    "other processes can keep reading the database between ingestion batches."
+)
+
+
+def _safe_name(name: str) -> str:
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(name).name).strip("._") or "upload"
+    return stem[:120]
+
+
+def _save_uploads(files: list[Any]) -> tuple[list[str], list[str]]:
+    """Keep uploads under <home>/uploads/<name> so that re-uploading a file updates the same document."""
+    folder = common.base_settings().home / "uploads"
+    folder.mkdir(parents=True, exist_ok=True)
+    saved, problems = [], []
+    for f in files:
+        data = f.getvalue()
+        if not data:
+            problems.append(f"{f.name}: the file is empty")
+            continue
+        target = folder / _safe_name(f.name)
+        target.write_bytes(data)
+        saved.append(str(target))
+    return saved, problems
+
+
+def _metadata(prefix: str) -> dict[str, Any] | None:
+    cols = st.columns(4)
+    doc_type = cols[0].selectbox("Document type", DOC_TYPES, key=f"{prefix}_doc_type")
+    ticker = cols[1].text_input("Ticker (optional)", key=f"{prefix}_ticker").strip().upper()
+    source = cols[2].text_input("Source (optional)", key=f"{prefix}_source").strip()
+    published = cols[3].date_input(
+        "Published on (optional)", value=None, key=f"{prefix}_published", max_value=dt.date.today()
+    )
+    if ticker and not re.fullmatch(r"[A-Z0-9.\-^=]{1,15}", ticker):
+        st.error(f"Ticker {ticker!r} is not a ticker symbol (letters, digits, '.', '-', up to 15).")
+        return None
+    return {
+        "doc_type": None if doc_type == "(auto)" else doc_type,
+        "ticker": ticker or None,
+        "source": source or None,
+        "published_at": published.isoformat() if published else None,
+    }
+
+
+def _outcome_table(job: JobStatus) -> None:
+    report = job.result if isinstance(job.result, dict) else {"result": job.result}
+    files = None
+    for key in ("files", "items", "outcomes", "results"):
+        if isinstance(report.get(key), list):
+            files = report[key]
+            break
+    counts = {k: v for k, v in report.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    if counts:
+        cols = st.columns(min(len(counts), 6))
+        for col, (name, value) in zip(cols, list(counts.items())[:6]):
+            col.metric(name.replace("_", " "), f"{value:,.2f}" if isinstance(value, float) else f"{value:,}")
+    if files is not None:
+        rows = common.records(files)
+        failed = [r for r in rows if r.get("outcome") == "failed"]
+        for r in failed[:20]:
+            st.error(f"{r.get('item') or r.get('path')}: {r.get('reason')}")
+        st.dataframe(rows, hide_index=True, use_container_width=True)
+    else:
+        st.json(report, expanded=False)
+
+
+if common.require("ingest"):
+    tab_upload, tab_folder, tab_data, tab_prices = st.tabs(
+        ["Upload files", "Folder", "Public datasets", "Prices"]
+    )
+    with tab_upload:
+        with st.form("upload_form", clear_on_submit=False):
+            uploads = st.file_uploader(
+                "Files (PDF, text, HTML, Markdown, CSV, JSON)",
+                type=UPLOAD_TYPES,
+                accept_multiple_files=True,
+                key="upload_files",
+            )
+            meta = _metadata("up")
+            submitted = st.form_submit_button("Ingest uploads", type="primary")
+        if submitted:
+            if not uploads:
+                st.error("Choose at least one file to upload.")
+            elif meta is not None:
+                paths, problems = _save_uploads(uploads)
+                for p in problems:
+                    st.error(p)
+                if paths:
+                    job_view.start("ingest", {"paths": paths, **meta}, label=f"Ingest {len(paths)} upload(s)")
+    with tab_folder:
+        with st.form("folder_form"):
+            folder = st.text_input("Folder or file path on the server", key="folder_path")
+            meta_f = _metadata("fo")
+            go = st.form_submit_button("Ingest folder", type="primary")
+        if go:
+            path = Path(folder.strip()).expanduser() if folder.strip() else None
+            if path is None:
+                st.error("Type a folder or file path.")
+            elif not path.exists():
+                st.error(f"Path {path} does not exist on the server.")
+            elif meta_f is not None:
+                job_view.start("ingest", {"paths": [str(path)], **meta_f}, label=f"Ingest {path.name}")
+    with tab_data:
+        if common.require("list_datasets", "pull"):
+            try:
+                catalogue = common.records(common.client().list_datasets())
+            except Exception as exc:  # noqa: BLE001 - shown to the user
+                common.show_error("Listing datasets", exc)
+                catalogue = []
+            if catalogue:
+                st.dataframe(catalogue, hide_index=True, use_container_width=True)
+                names = [str(r.get("name")) for r in catalogue if r.get("name")]
+                name = st.selectbox("Dataset", names, key="pull_name")
+                if st.button("Pull dataset", key="pull_go", type="primary") and name:
+                    job_view.start("pull", {"name": name}, label=f"Pull {name}")
+    with tab_prices:
+        if common.require("import_prices"):
+            with st.form("prices_form"):
+                price_file = st.file_uploader("Price CSV", type=["csv"], key="price_upload")
+                price_path = st.text_input("…or a CSV path on the server", key="price_path")
+                symbol = st.text_input("Symbol (e.g. BTC-USD)", key="price_symbol").strip().upper()
+                go_prices = st.form_submit_button("Import prices", type="primary")
+            if go_prices:
+                if not symbol:
+                    st.error("Type the symbol these prices belong to.")
+                elif price_file is None and not price_path.strip():
+                    st.error("Upload a CSV or type its path.")
+                else:
+                    if price_file is not None:
+                        saved, problems = _save_uploads([price_file])
+                        for p in problems:
+                            st.error(p)
+                        target = saved[0] if saved else None
+                    else:
+                        p = Path(price_path.strip()).expanduser()
+                        target = str(p) if p.is_file() else None
+                        if target is None:
+                            st.error(f"Price file {p} does not exist on the server.")
+                    if target:
+                        job_view.start(
+                            "import_prices", {"file": target, "symbol": symbol}, label=f"Import {symbol} prices"
+                        )
+
+    st.subheader("Jobs")
+    st.markdown("**Ingestion**")
+    job_view.panel("ingest", _outcome_table)
+    if common.has("pull"):
+        st.markdown("**Dataset pulls**")
+        job_view.panel("pull", _outcome_table)
+    if common.has("import_prices"):
+        st.markdown("**Price imports**")
+        job_view.panel("import_prices", _outcome_table)
