@@ -24,3 +24,129 @@ class Client:
         overrides = {k: Path(v) for k, v in (("db", db), ("mirror", mirror)) if v is not None}
         self.settings = base.with_(**overrides) if overrides else base
         self.store = Store(self.settings.db_path, lock_timeout_s=self.settings.lock_timeout_s)
+
+    # -- data, ingestion, prices (fincortex.ingest, fincortex.datasets, fincortex.prices) -----------
+    def pull(self, name: str, on_file=None):
+        """Bring a public dataset ('ectsum', 'ectsum:val', 'headlines', ...) into the cache, verified."""
+        from fincortex.ingest import service
+
+        return service.pull(self.settings, name, on_file)
+
+    def list_datasets(self) -> list[dict]:
+        from fincortex.datasets.fetch import present_files
+        from fincortex.datasets.registry import all_datasets
+
+        return [
+            {
+                "name": d.name,
+                "description": d.description,
+                "files": len(d.files),
+                "bytes": d.size,
+                "present": present_files(d, self.settings.cache_dir),
+                "licenses": d.licenses,
+            }
+            for d in all_datasets().values()
+        ]
+
+    def ingest(
+        self,
+        paths=None,
+        *,
+        dataset: str | None = None,
+        doc_type: str | None = None,
+        ticker: str | None = None,
+        published_at=None,
+        source: str = "file",
+        encoding: str = "utf-8",
+        on_outcome=None,
+    ):
+        """Ingest files/folders, or a dataset ('ectsum:val'); returns an IngestReport (per-file outcomes)."""
+        from fincortex.ingest import service
+        from fincortex.ingest.dates import parse_cli_date
+        from fincortex.ingest.parsers import FileOptions
+
+        if dataset:
+            if paths:
+                raise ValueError("give either paths or a dataset, not both")
+            return service.ingest_dataset(self.settings, self.store, dataset, on_outcome)
+        if isinstance(published_at, str):
+            published_at = parse_cli_date(published_at)
+        options = FileOptions(doc_type=doc_type, ticker=ticker, published_at=published_at, source=source, encoding=encoding)
+        if isinstance(paths, (str, Path)):
+            paths = [paths]
+        return service.ingest_paths(self.settings, self.store, paths or [], options, on_outcome)
+
+    def import_prices(self, file: str | Path, symbol: str, source: str | None = None):
+        from fincortex.prices import import_prices
+
+        return import_prices(self.store, Path(file), symbol, source)
+
+    def stats(self) -> dict:
+        """Row counts and spans: what the database holds."""
+        with self.store.read() as conn:
+            one = lambda sql: conn.execute(sql).fetchone()  # noqa: E731
+            docs = one("SELECT count(*), min(available_at), max(available_at) FROM documents")
+            by_source = conn.execute(
+                "SELECT source, doc_type, count(*) AS documents, sum(n_chunks) AS chunks "
+                "FROM documents GROUP BY ALL ORDER BY documents DESC"
+            ).fetchall()
+            prices = conn.execute(
+                "SELECT symbol, count(*), min(ts)::DATE, max(ts)::DATE FROM prices GROUP BY symbol ORDER BY symbol"
+            ).fetchall()
+            runs = one("SELECT count(*) FROM ingest_runs")
+            chunks = one("SELECT count(*) FROM chunks")
+        return {
+            "db": str(self.store.path),
+            "db_bytes": self.store.path.stat().st_size if self.store.path.exists() else 0,
+            "documents": docs[0],
+            "chunks": chunks[0],
+            "available_from": docs[1],
+            "available_to": docs[2],
+            "by_source": [dict(zip(("source", "doc_type", "documents", "chunks"), r)) for r in by_source],
+            "prices": [dict(zip(("symbol", "bars", "first", "last"), r)) for r in prices],
+            "ingest_runs": runs[0],
+        }
+
+    def documents(self, limit: int = 100, offset: int = 0, source: str | None = None,
+                  ticker: str | None = None, doc_type: str | None = None) -> list[dict]:
+        """Documents newest first, optionally filtered (for browsing; search is `search`)."""
+        where, params = [], []
+        for column, value in (("source", source), ("ticker", ticker), ("doc_type", doc_type)):
+            if value:
+                where.append(f"{column} = ?")
+                params.append(value)
+        sql = ("SELECT doc_id, title, source, doc_type, ticker, available_at, n_pages, n_chunks, uri "
+               "FROM documents" + (" WHERE " + " AND ".join(where) if where else "") +
+               " ORDER BY available_at DESC, doc_id LIMIT ? OFFSET ?")
+        with self.store.read() as conn:
+            cursor = conn.execute(sql, [*params, limit, offset])
+            names = [d[0] for d in cursor.description]
+            return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+    def document(self, doc_id: int) -> dict:
+        """One document with its chunks in order."""
+        with self.store.read() as conn:
+            cursor = conn.execute("SELECT * FROM documents WHERE doc_id = ?", [doc_id])
+            row = cursor.fetchone()
+            if row is None:
+                raise KeyError(f"no document with id {doc_id}")
+            doc = dict(zip([d[0] for d in cursor.description], row))
+            chunks = conn.execute(
+                "SELECT chunk_id, ordinal, text, n_tokens, page_start, page_end, is_table FROM chunks "
+                "WHERE doc_id = ? ORDER BY ordinal", [doc_id]).fetchall()
+        doc["chunks"] = [dict(zip(("chunk_id", "ordinal", "text", "n_tokens", "page_start", "page_end", "is_table"), c)) for c in chunks]
+        return doc
+
+    def prices(self, symbol: str, start=None, end=None):
+        """Daily bars for a symbol as a pandas DataFrame (ts, open, high, low, close, volume)."""
+        with self.store.read() as conn:
+            return conn.execute(
+                "SELECT ts, open, high, low, close, volume, available_at FROM prices WHERE symbol = ? "
+                "AND (? IS NULL OR ts >= ?) AND (? IS NULL OR ts <= ?) ORDER BY ts",
+                [symbol.upper(), start, start, end, end],
+            ).df()
+
+    def doctor(self) -> dict:
+        from fincortex.doctor import diagnose
+
+        return diagnose(self.settings)

@@ -30,6 +30,7 @@ class Settings:
     ingest_batch_docs: int = 64
     lock_timeout_s: float = 60.0  # how long a connection waits for another process's write lock
     offline: bool = False
+    llm: str = "local"  # chat model spec: local | <path> | <registered name> | openai:<base_url>#<model>
 
     @property
     def db_path(self) -> Path:

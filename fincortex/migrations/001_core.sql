@@ -12,7 +12,8 @@ CREATE TABLE documents (
     published_at      TIMESTAMP,                -- what the source states, when it states one
     available_at      TIMESTAMP NOT NULL,
     available_at_rule VARCHAR NOT NULL,         -- how available_at was derived, for audits
-    uri               VARCHAR,
+    uri               VARCHAR NOT NULL,         -- origin: the file or dataset file it came from
+    origin_hash       VARCHAR NOT NULL,         -- sha256 of that origin: unchanged origin = skip it
     n_pages           INTEGER,
     n_chunks          INTEGER NOT NULL,
     n_bytes           BIGINT,
@@ -32,6 +33,7 @@ CREATE TABLE chunks (
     available_at TIMESTAMP NOT NULL
 );
 CREATE INDEX chunks_doc ON chunks (doc_id);
+CREATE INDEX documents_uri ON documents (uri);
 
 CREATE TABLE prices (
     symbol       VARCHAR NOT NULL,

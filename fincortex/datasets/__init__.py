@@ -1,0 +1,1 @@
+"""Public-data connectors: pinned manifests, mirror copies or verified downloads, record readers."""

@@ -1,0 +1,1 @@
+"""Batch ingestion: parse -> Document -> chunk -> DuckDB, idempotent by content hash."""

@@ -1,0 +1,343 @@
+"""Batch ingestion: origins (files or dataset files) -> Documents -> Chunks -> DuckDB.
+
+One origin (a file, or one file of a public dataset) yields one or more Documents and is the unit of
+idempotency: an origin whose sha256 is already stored is skipped; a changed one replaces every document
+that came from it. Each batch of origins lands in one transaction with its per-file outcomes, so a run
+killed at any moment leaves whole batches or nothing, and a re-run finishes the job without duplicates.
+Very large origins stream their chunks in sub-batches inside their own transaction (bounded memory).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+import pyarrow as pa
+
+from fincortex.ingest.chunking import Chunker
+from fincortex.ingest.documents import Document, IngestError, chunk_id_for, doc_id_for
+from fincortex.store import Store
+
+STREAM_THRESHOLD_BYTES = 32 << 20  # origins above this stream their chunks instead of batching
+CHUNK_SUB_BATCH = 5000
+
+
+@dataclass
+class Origin:
+    """Something to ingest. `hash` and `parse` are lazy so unchanged origins cost one hash at most."""
+
+    item: str  # what the report shows: a path or dataset file
+    uri: str  # documents.uri: the identity of the origin
+    size: int
+    hash: Callable[[], str]
+    parse: Callable[[str], list[Document]]
+    error: str | None = None  # known bad before parsing (missing path, ...)
+
+
+@dataclass
+class Outcome:
+    item: str
+    outcome: str  # added | replaced | unchanged | failed
+    reason: str | None = None
+    n_documents: int = 0
+    n_chunks: int = 0
+    n_bytes: int = 0
+    seconds: float = 0.0
+
+
+@dataclass
+class IngestReport:
+    run_id: str
+    outcomes: list[Outcome] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def count(self, *kinds: str) -> int:
+        return sum(1 for o in self.outcomes if o.outcome in kinds)
+
+    @property
+    def ok(self) -> bool:
+        return self.count("failed") == 0
+
+    @property
+    def failures(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.outcome == "failed"]
+
+    def summary(self) -> dict:
+        return {
+            "run_id": self.run_id,
+            "items": len(self.outcomes),
+            "added": self.count("added"),
+            "replaced": self.count("replaced"),
+            "unchanged": self.count("unchanged"),
+            "failed": self.count("failed"),
+            "documents": sum(o.n_documents for o in self.outcomes),
+            "chunks": sum(o.n_chunks for o in self.outcomes),
+            "bytes": sum(o.n_bytes for o in self.outcomes if o.outcome in ("added", "replaced")),
+            "seconds": round(self.seconds, 3),
+        }
+
+
+@dataclass
+class _Prepared:
+    origin: Origin
+    origin_hash: str
+    outcome: Outcome
+    documents: list[tuple[Document, list]]  # (document, chunk rows)
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+class IngestPipeline:
+    def __init__(self, store: Store, chunker: Chunker, batch_docs: int = 64, batch_chunks: int = 20000) -> None:
+        self.store = store
+        self.chunker = chunker
+        self.batch_docs = batch_docs
+        self.batch_chunks = batch_chunks
+
+    def run(
+        self,
+        origins: Iterable[Origin],
+        args: dict | None = None,
+        on_outcome: Callable[[Outcome], None] | None = None,
+    ) -> IngestReport:
+        started = time.perf_counter()
+        report = IngestReport(run_id=uuid.uuid4().hex[:12])
+        self._start_run(report.run_id, args or {})
+        known = self._known_origins()
+        pending: list[_Prepared] = []
+        pending_chunks = 0
+
+        def record(outcome: Outcome) -> None:
+            report.outcomes.append(outcome)
+            if on_outcome:
+                on_outcome(outcome)
+
+        def flush() -> None:
+            nonlocal pending, pending_chunks
+            if pending:
+                for outcome in self._write_batch(report.run_id, pending):
+                    record(outcome)
+            pending, pending_chunks = [], 0
+
+        for origin in origins:
+            t0 = time.perf_counter()
+            outcome = Outcome(origin.item, "failed", n_bytes=origin.size)
+            try:
+                if origin.error:
+                    raise IngestError(origin.error)
+                origin_hash = origin.hash()
+                if known.get(origin.uri) == origin_hash:
+                    outcome.outcome = "unchanged"
+                    pending.append(_Prepared(origin, origin_hash, outcome, []))
+                    continue
+                outcome.outcome = "replaced" if origin.uri in known else "added"
+                if origin.size > STREAM_THRESHOLD_BYTES:
+                    flush()
+                    self._write_streaming(report.run_id, origin, origin_hash, outcome)
+                    outcome.seconds = time.perf_counter() - t0
+                    known[origin.uri] = origin_hash
+                    record(outcome)
+                    continue
+                documents = self._prepare(origin, origin_hash)
+                outcome.n_documents = len(documents)
+                outcome.n_chunks = sum(len(rows) for _, rows in documents)
+                outcome.seconds = time.perf_counter() - t0
+                pending.append(_Prepared(origin, origin_hash, outcome, documents))
+                pending_chunks += outcome.n_chunks
+                known[origin.uri] = origin_hash
+            except (IngestError, OSError, ValueError) as exc:
+                outcome.outcome = "failed"
+                outcome.reason = str(exc) or exc.__class__.__name__
+                outcome.seconds = time.perf_counter() - t0
+                pending.append(_Prepared(origin, "", outcome, []))
+            if len(pending) >= self.batch_docs or pending_chunks >= self.batch_chunks:
+                flush()
+        flush()
+        report.seconds = time.perf_counter() - started
+        self._finish_run(report)
+        return report
+
+    # -- preparing ---------------------------------------------------------------------------------
+    def _chunk_rows(self, doc: Document, doc_id: int) -> Iterator[tuple]:
+        for chunk in self.chunker.chunk(doc.sections):
+            yield (
+                chunk_id_for(doc.source_key, doc.content_hash, chunk.ordinal),
+                doc_id,
+                chunk.ordinal,
+                chunk.text,
+                chunk.n_tokens,
+                chunk.page_start,
+                chunk.page_end,
+                chunk.is_table,
+                doc.available_at,
+            )
+
+    def _prepare(self, origin: Origin, origin_hash: str) -> list[tuple[Document, list]]:
+        documents = origin.parse(origin_hash)
+        seen: set[str] = set()
+        prepared = []
+        for doc in documents:
+            if doc.source_key in seen:  # duplicate records in one origin: the first one wins
+                continue
+            seen.add(doc.source_key)
+            rows = list(self._chunk_rows(doc, doc_id_for(doc.source_key)))
+            if rows:
+                prepared.append((doc, rows))
+        if not prepared:
+            raise IngestError("no text to index after parsing")
+        return prepared
+
+    # -- writing -----------------------------------------------------------------------------------
+    def _write_batch(self, run_id: str, batch: list[_Prepared]) -> list[Outcome]:
+        try:
+            with self.store.write() as conn:
+                for prepared in batch:
+                    self._write_one(conn, run_id, prepared)
+        except Exception as exc:  # noqa: BLE001 - isolate the origin that broke the batch
+            if len(batch) == 1:
+                batch[0].outcome.outcome = "failed"
+                batch[0].outcome.reason = f"database write failed: {exc}"
+                batch[0].documents = []
+                with self.store.write() as conn:
+                    self._log(conn, run_id, batch[0].outcome, None)
+            else:
+                for prepared in batch:
+                    self._write_batch(run_id, [prepared])
+        return [p.outcome for p in batch]
+
+    def _write_one(self, conn, run_id: str, prepared: _Prepared) -> None:
+        outcome = prepared.outcome
+        if outcome.outcome in ("added", "replaced"):
+            self._delete_origin(conn, prepared.origin.uri)
+            doc_rows, chunk_rows = [], []
+            for doc, rows in prepared.documents:
+                doc_rows.append(_document_row(doc, prepared.origin.uri, prepared.origin_hash, len(rows)))
+                chunk_rows.extend(rows)
+            _insert(conn, "documents", DOCUMENT_COLUMNS, doc_rows)
+            _insert(conn, "chunks", CHUNK_COLUMNS, chunk_rows)
+        first_doc = prepared.documents[0][0] if prepared.documents else None
+        self._log(conn, run_id, outcome, doc_id_for(first_doc.source_key) if first_doc else None)
+
+    def _write_streaming(self, run_id: str, origin: Origin, origin_hash: str, outcome: Outcome) -> None:
+        documents = origin.parse(origin_hash)
+        with self.store.write() as conn:
+            self._delete_origin(conn, origin.uri)
+            for doc in documents:
+                doc_id = doc_id_for(doc.source_key)
+                n = 0
+                buffer: list[tuple] = []
+                for row in self._chunk_rows(doc, doc_id):
+                    buffer.append(row)
+                    if len(buffer) >= CHUNK_SUB_BATCH:
+                        _insert(conn, "chunks", CHUNK_COLUMNS, buffer)
+                        n += len(buffer)
+                        buffer = []
+                _insert(conn, "chunks", CHUNK_COLUMNS, buffer)
+                n += len(buffer)
+                if n == 0:
+                    raise IngestError("no text to index after parsing")
+                _insert(conn, "documents", DOCUMENT_COLUMNS, [_document_row(doc, origin.uri, origin_hash, n)])
+                outcome.n_documents += 1
+                outcome.n_chunks += n
+            self._log(conn, run_id, outcome, doc_id_for(documents[0].source_key) if documents else None)
+
+    @staticmethod
+    def _delete_origin(conn, uri: str) -> None:
+        conn.execute("DELETE FROM chunks WHERE doc_id IN (SELECT doc_id FROM documents WHERE uri = ?)", [uri])
+        conn.execute("DELETE FROM documents WHERE uri = ?", [uri])
+
+    @staticmethod
+    def _log(conn, run_id: str, outcome: Outcome, doc_id: int | None) -> None:
+        conn.execute(
+            "INSERT INTO ingest_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [run_id, outcome.item, outcome.outcome, outcome.reason, doc_id, outcome.n_chunks,
+             outcome.n_bytes, round(outcome.seconds, 4), _now()],
+        )
+
+    # -- run bookkeeping ---------------------------------------------------------------------------
+    def _known_origins(self) -> dict[str, str]:
+        with self.store.read() as conn:
+            return dict(conn.execute("SELECT uri, any_value(origin_hash) FROM documents GROUP BY uri").fetchall())
+
+    def _start_run(self, run_id: str, args: dict) -> None:
+        with self.store.write() as conn:
+            # runs left 'running' by a process that no longer exists were killed: say so
+            for stale_id, pid in conn.execute(
+                "SELECT run_id, pid FROM ingest_runs WHERE status = 'running'"
+            ).fetchall():
+                if pid is None or not _alive(pid):
+                    conn.execute(
+                        "UPDATE ingest_runs SET status = 'aborted', finished_at = ? WHERE run_id = ?",
+                        [_now(), stale_id],
+                    )
+            conn.execute(
+                "INSERT INTO ingest_runs (run_id, started_at, status, args, pid) VALUES (?, ?, 'running', ?, ?)",
+                [run_id, _now(), json.dumps(args, default=str), os.getpid()],
+            )
+
+    def _finish_run(self, report: IngestReport) -> None:
+        with self.store.write() as conn:
+            conn.execute(
+                "UPDATE ingest_runs SET finished_at = ?, status = ?, n_ok = ?, n_unchanged = ?, n_failed = ? "
+                "WHERE run_id = ?",
+                [_now(), "ok" if report.ok else "failed", report.count("added", "replaced"),
+                 report.count("unchanged"), report.count("failed"), report.run_id],
+            )
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+DOCUMENT_COLUMNS = (
+    "doc_id", "source_key", "content_hash", "title", "source", "doc_type", "ticker", "published_at",
+    "available_at", "available_at_rule", "uri", "origin_hash", "n_pages", "n_chunks", "n_bytes", "meta",
+    "ingested_at",
+)
+CHUNK_COLUMNS = (
+    "chunk_id", "doc_id", "ordinal", "text", "n_tokens", "page_start", "page_end", "is_table", "available_at",
+)
+_ARROW_TYPES = {
+    "doc_id": pa.int64(), "chunk_id": pa.int64(), "ordinal": pa.int32(), "n_tokens": pa.int32(),
+    "page_start": pa.int32(), "page_end": pa.int32(), "n_pages": pa.int32(), "n_chunks": pa.int32(),
+    "n_bytes": pa.int64(), "is_table": pa.bool_(), "published_at": pa.timestamp("us"),
+    "available_at": pa.timestamp("us"), "ingested_at": pa.timestamp("us"),
+}
+
+
+def _document_row(doc: Document, uri: str, origin_hash: str, n_chunks: int) -> tuple:
+    return (
+        doc_id_for(doc.source_key), doc.source_key, doc.content_hash, doc.title, doc.source, doc.doc_type,
+        doc.ticker, doc.published_at, doc.available_at, doc.available_at_rule, uri, origin_hash,
+        doc.n_pages, n_chunks, doc.n_bytes, json.dumps(doc.meta) if doc.meta else None, _now(),
+    )
+
+
+def _insert(conn, table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
+    """Columnar insert through Arrow: orders of magnitude faster than executemany in DuckDB."""
+    if not rows:
+        return
+    arrays = [
+        pa.array([row[i] for row in rows], type=_ARROW_TYPES.get(name, pa.string()))
+        for i, name in enumerate(columns)
+    ]
+    batch = pa.table(arrays, names=list(columns))
+    view = f"_new_{table}"
+    conn.register(view, batch)
+    try:
+        conn.execute(f"INSERT INTO {table} ({', '.join(columns)}) SELECT * FROM {view}")
+    finally:
+        conn.unregister(view)

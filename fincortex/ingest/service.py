@@ -1,0 +1,86 @@
+"""Ingestion entry points shared by the SDK, the CLI and the UI."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime, timezone
+from pathlib import Path
+
+from fincortex.config import Settings
+from fincortex.datasets.fetch import DatasetFetcher, PulledDataset
+from fincortex.datasets.registry import DatasetFile
+from fincortex.ingest.chunking import Chunker
+from fincortex.ingest.documents import IngestError
+from fincortex.ingest.parsers import FileOptions
+from fincortex.ingest.pipeline import IngestPipeline, IngestReport, Origin, Outcome
+from fincortex.ingest.sources import dataset_origins, file_origins
+from fincortex.ingest.tokens import load_tokenizer
+from fincortex.prices import CRYPTO_DATASET_FILES, import_prices
+from fincortex.store import Store
+
+
+def make_pipeline(settings: Settings, store: Store) -> IngestPipeline:
+    chunker = Chunker(load_tokenizer(settings.embedding_model), settings.chunk_tokens, settings.chunk_overlap)
+    return IngestPipeline(store, chunker, batch_docs=settings.ingest_batch_docs)
+
+
+def split_dataset_spec(spec: str) -> tuple[str, str | None]:
+    """'ectsum:val' -> ('ectsum', 'val'); 'headlines' -> ('headlines', None)."""
+    name, _, subset = spec.partition(":")
+    return name.strip(), subset.strip() or None
+
+
+def pull(
+    settings: Settings, spec: str, on_file: Callable[[DatasetFile], None] | None = None
+) -> PulledDataset:
+    name, subset = split_dataset_spec(spec)
+    return DatasetFetcher().pull(name, subset, settings.mirror, settings.cache_dir, on_file)
+
+
+def ingest_paths(
+    settings: Settings,
+    store: Store,
+    paths: Iterable[str | Path],
+    options: FileOptions,
+    on_outcome: Callable[[Outcome], None] | None = None,
+) -> IngestReport:
+    paths = [Path(p) for p in paths]
+    if not paths:
+        raise IngestError("nothing to ingest: give files or folders, or a dataset")
+    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    options = FileOptions(**{**options.__dict__, "ingested_at": options.ingested_at or now})
+    args = {"paths": [str(p) for p in paths], **{k: v for k, v in options.__dict__.items() if v is not None}}
+    return make_pipeline(settings, store).run(file_origins(paths, options), args, on_outcome)
+
+
+def ingest_dataset(
+    settings: Settings,
+    store: Store,
+    spec: str,
+    on_outcome: Callable[[Outcome], None] | None = None,
+    on_file: Callable[[DatasetFile], None] | None = None,
+) -> IngestReport:
+    pulled = pull(settings, spec, on_file)
+    if pulled.name == "crypto-prices":
+        return _import_crypto(store, pulled, on_outcome)
+    origins = list(dataset_origins(pulled))
+    return make_pipeline(settings, store).run(origins, {"dataset": spec}, on_outcome)
+
+
+def _import_crypto(store: Store, pulled: PulledDataset, on_outcome) -> IngestReport:
+    import time
+    import uuid
+
+    report = IngestReport(run_id=uuid.uuid4().hex[:12])
+    present = {f.relpath for f in pulled.files}
+    for relpath, symbol in CRYPTO_DATASET_FILES:
+        if relpath not in present:
+            continue
+        t0 = time.perf_counter()
+        result = import_prices(store, pulled.root / relpath, symbol, source=Path(relpath).stem)
+        outcome = Outcome(f"{relpath} ({symbol})", "added", f"{result.rows} daily bars {result.first}..{result.last}",
+                          seconds=time.perf_counter() - t0)
+        report.outcomes.append(outcome)
+        if on_outcome:
+            on_outcome(outcome)
+    return report
