@@ -1,7 +1,7 @@
 """The fincortex dashboard: `fincortex ui` runs `streamlit run` on this file.
 
 This entry script draws the frame every page shares (title, settings sidebar, running jobs) and
-hands over to the selected page through st.navigation. Pages are files under ui/pages/.
+hands over to the selected page through st.navigation. Pages are files under ui/views/.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ import streamlit as st
 
 from fincortex.ui import common
 
-PAGES_DIR = Path(__file__).parent / "pages"
+PAGES_DIR = Path(__file__).parent / "views"  # not "pages/": that name switches on the old file-based navigation
 
-st.set_page_config(page_title="fincortex", page_icon="📈", layout="wide")
+st.set_page_config(page_title="fincortex", page_icon=":material/insights:", layout="wide")
 
 
 def _settings_sidebar() -> None:
@@ -36,14 +36,14 @@ def _settings_sidebar() -> None:
         cfg = common.ui_settings()
         if cfg.db.exists():
             size_mb = cfg.db.stat().st_size / 1e6
-            st.caption(f"🗄️ `{cfg.db}` ({size_mb:,.1f} MB)")
+            st.caption(f":material/database: `{cfg.db}` ({size_mb:,.1f} MB)")
         else:
-            st.caption(f"🗄️ `{cfg.db}` (not created yet)")
+            st.caption(f":material/database: `{cfg.db}` (not created yet)")
         if cfg.mirror is not None and not cfg.mirror.is_dir():
             st.warning(f"Data mirror {cfg.mirror} is not a folder.")
         running = [j for j in common.jobs().list() if not j.finished]
         if running:
-            st.caption(f"⏳ {len(running)} background job(s) running")
+            st.caption(f":material/hourglass_top: {len(running)} background job(s) running")
 
 
 def _navigation() -> st.navigation:
@@ -53,15 +53,15 @@ def _navigation() -> st.navigation:
     return st.navigation(
         {
             "Analyst": [
-                page("ask", "Ask", "💬", default=True),
-                page("search", "Search", "🔎"),
-                page("forecasts", "Forecasts", "🔮"),
+                page("ask", "Ask", ":material/chat:", default=True),
+                page("search", "Search", ":material/search:"),
+                page("forecasts", "Forecasts", ":material/online_prediction:"),
             ],
-            "Quant": [page("trading", "Trading", "📈")],
+            "Quant": [page("trading", "Trading", ":material/candlestick_chart:")],
             "Data": [
-                page("ingest", "Ingest", "📥"),
-                page("data", "Data", "🗄️"),
-                page("models", "Models", "🧠"),
+                page("ingest", "Ingest", ":material/upload_file:"),
+                page("data", "Data", ":material/database:"),
+                page("models", "Models", ":material/model_training:"),
             ],
         }
     )

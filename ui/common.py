@@ -83,13 +83,13 @@ def require(*capabilities: str) -> bool:
     missing = [c for c in capabilities if not has(c)]
     for name in missing:
         what = CAPABILITIES.get(name, f"Client.{name}")
-        st.info(f"Not available yet: {what} has not landed in this fincortex build.", icon="🚧")
+        st.info(f"Not available yet: {what} has not landed in this fincortex build.", icon=":material/construction:")
     return not missing
 
 
 def show_error(what: str, exc: BaseException) -> None:
     """A failure of one action, stated for the user; the page goes on rendering."""
-    st.error(f"{what} failed: {exc}", icon="⚠️")
+    st.error(f"{what} failed: {exc}", icon=":material/error:")
 
 
 def db_ready() -> bool:
@@ -100,7 +100,7 @@ def db_ready() -> bool:
     st.warning(
         f"No database at {cfg.db} yet. Ingest files or pull a dataset on the Ingest page, "
         "or point the sidebar at an existing database.",
-        icon="🗄️",
+        icon=":material/database:",
     )
     return False
 

@@ -86,11 +86,11 @@ def _progress(job: JobStatus) -> None:
 def _summary(job: JobStatus) -> None:
     took = f"{job.elapsed_s:,.1f}s"
     if job.state == "done":
-        st.success(f"{job.label} finished in {took}.", icon="✅")
+        st.success(f"{job.label} finished in {took}.", icon=":material/check_circle:")
     elif job.state == "cancelled":
-        st.warning(f"{job.label} was cancelled after {took}.", icon="⏹️")
+        st.warning(f"{job.label} was cancelled after {took}.", icon=":material/stop_circle:")
     else:
-        st.error(f"{job.label} failed after {took}: {job.error}", icon="⚠️")
+        st.error(f"{job.label} failed after {took}: {job.error}", icon=":material/error:")
         if job.log_tail.strip():
             with st.expander("Worker log"):
                 st.code(job.log_tail, language=None)
@@ -108,20 +108,21 @@ def _history(kind: str) -> None:
         j.job_id: f"{dt.datetime.fromtimestamp(j.started_at):%Y-%m-%d %H:%M:%S} · {j.label} · {j.state}"
         for j in past
     }
-    with st.expander(f"Runs ({len(past)})", expanded=False):
-        chosen = st.selectbox(
+    def show_chosen() -> None:  # only a user's pick changes the shown run, not a stale widget value
+        chosen = st.session_state.get(f"history_{kind}")
+        if chosen:
+            st.session_state[_key(kind)] = chosen
+
+    with st.expander(f"Earlier runs ({len(past)})", expanded=False):
+        st.selectbox(
             "Show run",
             options=list(labels),
             format_func=labels.get,
-            index=list(labels).index(st.session_state[_key(kind)])
-            if st.session_state.get(_key(kind)) in labels
-            else None,
+            index=None,
             key=f"history_{kind}",
-            placeholder="choose an earlier run",
+            placeholder="choose a run to show",
+            on_change=show_chosen,
         )
-        if chosen and chosen != st.session_state.get(_key(kind)):
-            st.session_state[_key(kind)] = chosen
-            st.rerun()
 
 
 def _key(kind: str) -> str:

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from fincortex.client import Client
+from fincortex.ui.serialize import to_jsonable
 
 Report = Callable[..., None]
 
@@ -35,23 +37,60 @@ def _with_progress(method: Callable[..., Any], kwargs: dict[str, Any], report: R
     return kwargs
 
 
+def _outcome_counter(report: Report, total: int | None) -> Callable[[Any], None]:
+    counts: dict[str, int] = {}
+
+    def on_outcome(outcome: Any) -> None:
+        kind = getattr(outcome, "outcome", "done")
+        counts[kind] = counts.get(kind, 0) + 1
+        done = sum(counts.values())
+        summary = ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
+        report(done, total, f"{summary} · last: {getattr(outcome, 'item', '')}")
+
+    return on_outcome
+
+
+def _ingest_result(report: Any) -> dict[str, Any]:
+    return {"summary": report.summary(), "outcomes": report.outcomes}
+
+
 def ingest(client: Client, params: dict[str, Any], report: Report) -> Any:
+    """Files/folders (params["paths"]) or a public dataset (params["dataset"]), with per-file outcomes."""
     method = _sdk(client, "ingest")
+    paths = params.get("paths") or None
     kwargs = {k: params[k] for k in ("doc_type", "ticker", "published_at", "source") if params.get(k)}
-    report(0, None, f"ingesting {len(params['paths'])} path(s)")
-    return method(params["paths"], **_with_progress(method, kwargs, report))
+    # uploads are known files: their count is the total; a folder or dataset counts as it goes
+    total = len(paths) if paths and all(Path(p).is_file() for p in paths) else None
+    what = params.get("dataset") or f"{len(paths or [])} path(s)"
+    report(0, total, f"ingesting {what}")
+    result = method(paths, dataset=params.get("dataset"), on_outcome=_outcome_counter(report, total), **kwargs)
+    return _ingest_result(result)
 
 
 def pull(client: Client, params: dict[str, Any], report: Report) -> Any:
     method = _sdk(client, "pull")
+    seen: list[str] = []
+
+    def on_file(file: Any) -> None:
+        seen.append(str(getattr(file, "relpath", file)))
+        report(len(seen), None, f"verified {seen[-1]}")
+
     report(0, None, f"pulling {params['name']}")
-    return method(params["name"], **_with_progress(method, {}, report))
+    pulled = method(params["name"], on_file=on_file)
+    return {
+        "summary": {"dataset": pulled.name, "files": len(pulled.files), "folder": str(pulled.root)},
+        "outcomes": [
+            {"item": f.relpath, "outcome": "verified", "n_bytes": f.size, "license": f.license}
+            for f in pulled.files
+        ],
+    }
 
 
 def import_prices(client: Client, params: dict[str, Any], report: Report) -> Any:
     method = _sdk(client, "import_prices")
     report(0, None, f"importing {params['symbol']} prices")
-    return method(params["file"], params["symbol"])
+    result = method(params["file"], params["symbol"])
+    return {"summary": to_jsonable(result), "outcomes": []}
 
 
 def backtest(client: Client, params: dict[str, Any], report: Report) -> Any:

@@ -6,5 +6,5 @@ import streamlit as st
 
 from fincortex.ui import common
 
-st.title("💬 Ask")
+st.title("Ask")
 common.require("ask")

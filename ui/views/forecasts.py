@@ -6,5 +6,5 @@ import streamlit as st
 
 from fincortex.ui import common
 
-st.title("🔮 Forecasts")
+st.title("Forecasts")
 common.require("forecast")

@@ -15,7 +15,7 @@ from fincortex.ui.jobs import JobStatus
 DOC_TYPES = ["(auto)", "filing", "transcript", "news", "report", "text"]
 UPLOAD_TYPES = ["pdf", "txt", "md", "html", "htm", "csv", "json"]
 
-st.title("📥 Ingest")
+st.title("Ingest")
 st.caption(
     "Everything runs in a background worker process: the page (and other pages) stay usable, and "
     "other processes can keep reading the database between ingestion batches."
@@ -63,25 +63,25 @@ def _metadata(prefix: str) -> dict[str, Any] | None:
 
 
 def _outcome_table(job: JobStatus) -> None:
-    report = job.result if isinstance(job.result, dict) else {"result": job.result}
-    files = None
-    for key in ("files", "items", "outcomes", "results"):
-        if isinstance(report.get(key), list):
-            files = report[key]
-            break
-    counts = {k: v for k, v in report.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
-    if counts:
-        cols = st.columns(min(len(counts), 6))
-        for col, (name, value) in zip(cols, list(counts.items())[:6]):
+    """Summary counts, every failure spelled out, then one row per file or dataset item."""
+    result = job.result if isinstance(job.result, dict) else {}
+    summary = result.get("summary") or {}
+    numbers = {k: v for k, v in summary.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    if numbers:
+        cols = st.columns(min(len(numbers), 8))
+        for col, (name, value) in zip(cols, list(numbers.items())[:8]):
             col.metric(name.replace("_", " "), f"{value:,.2f}" if isinstance(value, float) else f"{value:,}")
-    if files is not None:
-        rows = common.records(files)
-        failed = [r for r in rows if r.get("outcome") == "failed"]
-        for r in failed[:20]:
-            st.error(f"{r.get('item') or r.get('path')}: {r.get('reason')}")
-        st.dataframe(rows, hide_index=True, use_container_width=True)
-    else:
-        st.json(report, expanded=False)
+    texts = {k: v for k, v in summary.items() if k not in numbers and v is not None}
+    if texts:
+        st.caption(" · ".join(f"{k}: {v}" for k, v in texts.items()))
+    rows = common.records(result.get("outcomes") or [])
+    failed = [r for r in rows if r.get("outcome") == "failed"]
+    for r in failed[:20]:
+        st.error(f"{r.get('item')}: {r.get('reason')}")
+    if len(failed) > 20:
+        st.error(f"... and {len(failed) - 20} more failures (see the table).")
+    if rows:
+        st.dataframe(rows, hide_index=True, width="stretch")
 
 
 if common.require("ingest"):
@@ -128,11 +128,16 @@ if common.require("ingest"):
                 common.show_error("Listing datasets", exc)
                 catalogue = []
             if catalogue:
-                st.dataframe(catalogue, hide_index=True, use_container_width=True)
-                names = [str(r.get("name")) for r in catalogue if r.get("name")]
-                name = st.selectbox("Dataset", names, key="pull_name")
-                if st.button("Pull dataset", key="pull_go", type="primary") and name:
-                    job_view.start("pull", {"name": name}, label=f"Pull {name}")
+                st.dataframe(catalogue, hide_index=True, width="stretch")
+                cols = st.columns([2, 1])
+                name = cols[0].selectbox("Dataset", [str(r["name"]) for r in catalogue], key="pull_name")
+                subset = cols[1].text_input("Subset (optional, e.g. val)", key="pull_subset").strip()
+                spec = f"{name}:{subset}" if subset else name
+                b1, b2 = st.columns(2)
+                if b1.button("Pull (download / copy and verify)", key="pull_go"):
+                    job_view.start("pull", {"name": spec}, label=f"Pull {spec}")
+                if b2.button("Pull and ingest", key="pull_ingest_go", type="primary"):
+                    job_view.start("ingest", {"dataset": spec}, label=f"Ingest dataset {spec}")
     with tab_prices:
         if common.require("import_prices"):
             with st.form("prices_form"):

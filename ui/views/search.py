@@ -6,5 +6,5 @@ import streamlit as st
 
 from fincortex.ui import common
 
-st.title("🔎 Search")
+st.title("Search")
 common.require("search")

@@ -6,5 +6,5 @@ import streamlit as st
 
 from fincortex.ui import common
 
-st.title("📈 Trading")
+st.title("Trading")
 common.require("backtest")
