@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
-from fincortex.ui.testing import app_test, button, open_page, texts, wait_for_job
+from fincortex.ui.testing import app_test, button, default_mirror, open_page, texts, ui_env, wait_for_job
 
-MIRROR = Path(os.environ.get("FINCORTEX_DATA_MIRROR", Path(__file__).resolve().parents[1] / "../shared/data")).resolve()
+MIRROR = default_mirror()
 
 
 @pytest.fixture()
 def home(tmp_path, monkeypatch):
-    monkeypatch.setenv("FINCORTEX_HOME", str(tmp_path))
-    monkeypatch.setenv("FINCORTEX_DB", str(tmp_path / "ui.duckdb"))
-    monkeypatch.setenv("FINCORTEX_DATA_MIRROR", str(MIRROR))
-    monkeypatch.delenv("FINCORTEX_MIRROR", raising=False)
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    for name, value in ui_env(tmp_path).items():
+        monkeypatch.setenv(name, value)
     return tmp_path
 
 

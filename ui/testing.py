@@ -107,3 +107,60 @@ def serve(env: dict[str, str], port: int | None = None, timeout_s: float = 90.0)
             except ProcessLookupError:
                 pass
             proc.wait(timeout=15)
+
+
+DEMO_TRANSCRIPTS = ("AAPL", "MSFT", "AMZN", "NVDA", "INTC", "AMD", "GOOGL", "CSCO")
+
+
+def build_demo_db(client: Any, mirror: Path, n_transcripts: int = 4, news: bool = True,
+                  prices: bool = True) -> dict[str, Any]:
+    """A small real database through the SDK: a few ECTSum calls, CNBC headlines, BTC-USD daily bars.
+
+    Transcripts are ingested as files, one call per company, with the publication date the file name
+    implies (TICKER_qN_YYYY: about a month after the quarter ends), so as-of filters have real dates.
+    """
+    import datetime as dt
+    import re
+
+    ects = sorted((Path(mirror) / "transcripts/ectsum").glob("*/ects/*.txt"))
+    if not ects:
+        raise FileNotFoundError(f"no ECTSum transcripts under {mirror}")
+    picked: list[Path] = []
+    for ticker in DEMO_TRANSCRIPTS:
+        picked += [p for p in ects if p.name.startswith(f"{ticker}_")][:1]
+    picked = (picked + [p for p in ects if p not in picked])[:n_transcripts]
+    reports = []
+    for path in picked:
+        match = re.fullmatch(r"([A-Z.]+)_q(\d)_(\d{4})", path.stem)
+        if not match:
+            continue
+        ticker, quarter, year = match.group(1), int(match.group(2)), int(match.group(3))
+        end_month = quarter * 3
+        published = dt.date(year + (end_month == 12), end_month % 12 + 1, 28)
+        reports.append(client.ingest([path], doc_type="transcript", ticker=ticker,
+                                     published_at=published.isoformat(), source="ectsum"))
+    if news:
+        reports.append(client.ingest(dataset="headlines:cnbc"))
+    if prices:
+        client.import_prices(Path(mirror) / "prices/btcusd_daily_2011_2022.csv", "BTC-USD")
+    return {"transcripts": [p.stem for p in picked], "reports": [r.summary() for r in reports]}
+
+
+def default_mirror() -> Path:
+    """FINCORTEX_DATA_MIRROR, else ../shared/data beside the checkout (the tests' convention)."""
+    from fincortex.config import PROJECT_ROOT
+
+    raw = os.environ.get("FINCORTEX_DATA_MIRROR") or os.environ.get("FINCORTEX_MIRROR")
+    return Path(raw).resolve() if raw else (PROJECT_ROOT.parent / "shared" / "data").resolve()
+
+
+def ui_env(home: Path, db: Path | None = None, mirror: Path | None = None) -> dict[str, str]:
+    """The environment a dashboard test runs under: its own home and database, offline models."""
+    return {
+        "FINCORTEX_HOME": str(home),
+        "FINCORTEX_DB": str(db or home / "ui.duckdb"),
+        "FINCORTEX_DATA_MIRROR": str(mirror or default_mirror()),
+        "FINCORTEX_MIRROR": str(mirror or default_mirror()),
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+    }
