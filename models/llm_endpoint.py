@@ -62,7 +62,7 @@ class EndpointChatModel(FincortexChatModel):
         except openai.APIStatusError as exc:
             raise EndpointError(
                 f"endpoint {self.base_url} (model {self.endpoint_model!r}) refused the request: "
-                f"HTTP {exc.status_code} {exc.message}"
+                f"HTTP {exc.status_code} {exc.message} {str(exc.body)[:500] if exc.body else ''}"
             ) from exc
 
     def _complete(self, messages: ChatDicts, params: dict[str, Any]) -> Completion:

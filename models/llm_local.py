@@ -102,34 +102,64 @@ def continuation_logprobs(lm: LoadedLM, prefix_ids: list[int], continuations: li
     return out
 
 
-def generate(lm: LoadedLM, messages: ChatDicts, params: dict[str, Any]) -> Completion:
-    """Greedy (temperature 0) or seeded sampling; stops at EOS, a stop string or max_tokens."""
+def generate_ids(lm: LoadedLM, input_ids: list[int], params: dict[str, Any]) -> tuple[list[int], str]:
+    """Continue token ids: greedy (temperature 0) or seeded sampling; stops at EOS, a stop string or
+    max_tokens. Returns (new ids, finish reason 'stop' | 'length')."""
     import torch
     from transformers import GenerationConfig
 
     tok = lm.tokenizer
-    prompt = render_chat(tok, messages)
-    enc = tok(prompt, return_tensors="pt", add_special_tokens=False).to(lm.device)
     sample = params["temperature"] > 0
+    eos = lm.model.generation_config.eos_token_id
     gen = GenerationConfig(
         max_new_tokens=params["max_tokens"], do_sample=sample,
         temperature=params["temperature"] if sample else None, top_p=params["top_p"] if sample else None,
-        top_k=None, eos_token_id=lm.model.generation_config.eos_token_id,
+        top_k=None, eos_token_id=eos,
         pad_token_id=tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id,
         stop_strings=params["stop"] or None,
     )
+    ids = torch.tensor([input_ids], device=lm.device)
     with _run_lock, torch.no_grad():
         torch.manual_seed(params["seed"])
-        out = lm.model.generate(**enc, generation_config=gen, tokenizer=tok if params["stop"] else None)
-    new = out[0, enc["input_ids"].shape[1]:].tolist()
+        out = lm.model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), generation_config=gen,
+                                tokenizer=tok if params["stop"] else None)
+    new = out[0, len(input_ids):].tolist()
+    eos_ids = set(eos if isinstance(eos, list) else [eos])
+    finish = "length" if len(new) >= params["max_tokens"] and not (new and new[-1] in eos_ids) else "stop"
+    return new, finish
+
+
+def generate(lm: LoadedLM, messages: ChatDicts, params: dict[str, Any]) -> Completion:
+    """One chat reply: the chat template, then `generate_ids`, decoded and cut at stop strings."""
+    tok = lm.tokenizer
+    prompt_ids = tok(render_chat(tok, messages), add_special_tokens=False)["input_ids"]
+    new, finish = generate_ids(lm, prompt_ids, params)
     text = tok.decode(new, skip_special_tokens=True)
-    finish = "length" if len(new) >= params["max_tokens"] else "stop"
     for s in params["stop"]:
         cut = text.find(s)
         if cut >= 0:
             text, finish = text[:cut], "stop"
-    return Completion(text=text.strip() if finish == "stop" else text, finish_reason=finish,
-                      prompt_tokens=int(enc["input_ids"].shape[1]), completion_tokens=len(new))
+    return Completion(text=text.strip(), finish_reason=finish,
+                      prompt_tokens=len(prompt_ids), completion_tokens=len(new))
+
+
+def token_logprobs(lm: LoadedLM, ids: list[int], top: int = 0) -> tuple[list[float | None], list[dict[int, float]]]:
+    """log p(ids[i] | ids[:i]) for every position (None for the first) and, if top > 0, the top-k
+    alternatives at each position: what an OpenAI-style `echo` / `logprobs` answer needs."""
+    import torch
+
+    with torch.no_grad():
+        logits = lm.model(input_ids=torch.tensor([ids], device=lm.device)).logits.float()[0]
+    logp = torch.log_softmax(logits, dim=-1)
+    targets = torch.tensor(ids[1:], device=logp.device)
+    picked = logp[:-1].gather(1, targets[:, None])[:, 0].tolist() if len(ids) > 1 else []
+    tops: list[dict[int, float]] = [{}]
+    if top > 0:
+        vals, idx = logp[:-1].topk(top, dim=-1)
+        tops += [dict(zip(i.tolist(), v.tolist())) for i, v in zip(idx, vals)]
+    else:
+        tops += [{} for _ in picked]
+    return [None, *picked], tops
 
 
 def score(lm: LoadedLM, prompt: str | ChatDicts, choices: list[str]) -> dict[str, float]:
