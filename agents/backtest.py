@@ -295,3 +295,29 @@ def list_runs(store: Store, limit: int = 20) -> list[dict[str, Any]]:
             "slippage_bps, wall_s FROM backtest_runs ORDER BY created_at DESC LIMIT ?", [limit])
         names = [d[0] for d in cur.description]
         return [dict(zip(names, row)) for row in cur.fetchall()]
+
+
+# -- several seeds ----------------------------------------------------------------------------------
+def run_seeds(
+    settings: Settings, store: Store, config: BacktestConfig, seeds: Sequence[int],
+    progress: Callable[[int, int], None] | None = None,
+) -> list[BacktestReport]:
+    """One stored, audited run per seed (same window, same costs)."""
+    from dataclasses import replace
+
+    if not seeds:
+        raise BacktestError("no seeds given")
+    return [run_backtest(settings, store, replace(config, seed=int(s)), progress) for s in seeds]
+
+
+def summarize_seeds(reports: Sequence[BacktestReport]) -> dict[str, dict[str, float | None]]:
+    """Per agent: mean and standard deviation across seeds of Sharpe, return and max drawdown."""
+    out: dict[str, dict[str, float | None]] = {}
+    for agent in reports[0].metrics:
+        row: dict[str, float | None] = {"n_seeds": len(reports)}
+        for key in ("sharpe", "cumulative_return", "max_drawdown"):
+            vals = [r.metrics[agent][key] for r in reports if r.metrics[agent].get(key) is not None]
+            row[f"{key}_mean"] = float(np.mean(vals)) if vals else None
+            row[f"{key}_std"] = float(np.std(vals, ddof=1)) if len(vals) > 1 else None
+        out[agent] = row
+    return out

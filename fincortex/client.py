@@ -150,3 +150,31 @@ class Client:
         from fincortex.doctor import diagnose
 
         return diagnose(self.settings)
+
+    # -- trading: backtests (fincortex.agents.backtest) ---------------------------------------------
+    def backtest(self, symbol: str, start: str, end: str, agents=("buyhold",), *, seeds=None, progress=None,
+                 **options):
+        """Backtest agents ('buyhold', 'sma', 'momentum', 'llm') on one symbol's daily bars.
+
+        options: BacktestConfig fields (fees_bps, slippage_bps, seed, initial_cash, allow_short, llm={...}).
+        Returns a BacktestReport (or a list of them when `seeds` is given); raises LeakageError if the
+        post-run leakage audit fails.
+        """
+        from fincortex.agents.backtest import BacktestConfig, run_backtest, run_seeds
+
+        agents = (agents,) if isinstance(agents, str) else tuple(agents)
+        config = BacktestConfig(symbol.upper(), str(start), str(end), agents, **options)
+        if seeds is not None:
+            return run_seeds(self.settings, self.store, config, list(seeds), progress)
+        return run_backtest(self.settings, self.store, config, progress)
+
+    def backtest_runs(self, limit: int = 20) -> list[dict]:
+        from fincortex.agents.backtest import list_runs
+
+        return list_runs(self.store, limit)
+
+    def backtest_plot(self, run_id: str, path) -> Path:
+        """Equity + drawdown PNG of a stored run."""
+        from fincortex.agents.trading_plots import plot_run
+
+        return plot_run(self.store, run_id, path)

@@ -1,0 +1,126 @@
+"""Trading commands: `backtest` (simulate + store + audit) and `backtest-runs` (list stored runs)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from fincortex.cli import DbOption, MirrorOption, console, make_client
+
+
+def _agents(value: str) -> tuple[str, ...]:
+    names = tuple(a.strip() for a in value.split(",") if a.strip())
+    return ("buyhold", "sma", "momentum", "llm") if names == ("all",) else names
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def backtest(
+        symbol: Annotated[str, typer.Option("--symbol", help="Symbol in the prices table, e.g. BTC.")],
+        start: Annotated[str, typer.Option("--start", help="First decision day (YYYY-MM-DD).")],
+        end: Annotated[str, typer.Option("--end", help="Last decision day (YYYY-MM-DD), inclusive.")],
+        agent: Annotated[str, typer.Option(
+            "--agent", help="llm | sma | momentum | buyhold, comma-separated, or all. Buy-and-hold always runs beside it.")] = "buyhold",
+        fees_bps: Annotated[float, typer.Option("--fees-bps", help="Fee per trade, basis points of notional.")] = 10.0,
+        slippage_bps: Annotated[float, typer.Option("--slippage-bps", help="Slippage against the open, basis points.")] = 5.0,
+        seed: Annotated[int, typer.Option("--seed", help="Seed of the agents' RNGs and of the bootstrap.")] = 0,
+        seeds: Annotated[Optional[str], typer.Option("--seeds", help="Several seeds, e.g. 0,1,2 (one run each).")] = None,
+        cash: Annotated[float, typer.Option("--cash", help="Initial cash per agent.")] = 10_000.0,
+        allow_short: Annotated[bool, typer.Option("--allow-short", help="Let agents hold negative positions.")] = False,
+        character: Annotated[str, typer.Option("--character", help="LLM trader: conservative | balanced | aggressive.")] = "balanced",
+        llm: Annotated[Optional[str], typer.Option("--llm", help="LLM trader's chat model spec (default: settings.llm).")] = None,
+        temperature: Annotated[float, typer.Option("--temperature", help="LLM trader: 0 = most likely choice, > 0 samples (seeded).")] = 0.0,
+        news: Annotated[str, typer.Option("--news", help="LLM trader's news: recent | search | none.")] = "recent",
+        sentiment: Annotated[str, typer.Option("--sentiment", help="classifier (PhraseBank) | llm | none.")] = "classifier",
+        json_out: Annotated[Optional[Path], typer.Option("--json", help="Write the report(s) as JSON here.")] = None,
+        plot: Annotated[Optional[Path], typer.Option("--plot", help="Write equity + drawdown PNG here (first seed).")] = None,
+        db: DbOption = None,
+        mirror: MirrorOption = None,
+    ) -> None:
+        """Backtest agents on daily bars; stores the run and fails if the leakage audit fails."""
+        from rich.progress import Progress
+        from rich.table import Table
+
+        from fincortex.agents.backtest import BacktestConfig, BacktestError, run_seeds, summarize_seeds
+        from fincortex.agents.leakage import LeakageError
+        from fincortex.agents.market import MarketDataError
+
+        client = make_client(db, mirror)
+        llm_cfg = {"character": character, "model": llm, "temperature": temperature, "news": news,
+                   "sentiment": sentiment}
+        try:
+            seed_list = [int(s) for s in seeds.split(",")] if seeds else [seed]
+            config = BacktestConfig(symbol.upper(), start, end, _agents(agent), fees_bps, slippage_bps, cash, seed_list[0],
+                                    allow_short, llm=llm_cfg if "llm" in _agents(agent) else {})
+            with Progress(console=console, transient=True) as progress:
+                task = progress.add_task(f"backtest {config.symbol} {start}..{end}", total=None)
+                reports = run_seeds(client.settings, client.store, config, seed_list,
+                                    lambda n, total: progress.update(task, completed=n, total=total))
+        except (BacktestError, MarketDataError, ValueError) as exc:
+            console.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(2) from None
+        except LeakageError as exc:
+            console.print(f"[red bold]LEAKAGE:[/red bold] {exc}")
+            raise typer.Exit(3) from None
+        for report in reports:
+            table = Table(title=f"{report.run_id}  {config.symbol} {start}..{end}  seed {report.config.seed}  "
+                                f"fees {fees_bps:g} bps  slippage {slippage_bps:g} bps  ({report.wall_s:.1f} s)")
+            for col in ("agent", "return", "ann. return", "vol", "Sharpe [95% CI]", "Sortino", "max DD", "Calmar",
+                        "win rate", "trades", "turnover", "exposure", "vs buy&hold"):
+                table.add_column(col, justify="right" if col != "agent" else "left")
+            for name, m in report.metrics.items():
+                table.add_row(name, _p(m["cumulative_return"]), _p(m["annualised_return"]), _p(m["volatility"]),
+                              _sharpe(m), _f(m["sortino"]), _p(m["max_drawdown"]), _f(m["calmar"]), _p(m["win_rate"]),
+                              str(m["n_trades"]), _f(m["turnover"]), _p(m["exposure"]), _p(m["excess_return_vs_buyhold"]))
+            console.print(table)
+            console.print(report.leakage.summary())
+        if len(reports) > 1:
+            console.print_json(json.dumps(summarize_seeds(reports)))
+        if json_out:
+            payload = [r.as_dict() for r in reports]
+            body = {"runs": payload, "seeds_summary": summarize_seeds(reports)} if len(reports) > 1 else payload[0]
+            json_out.parent.mkdir(parents=True, exist_ok=True)
+            json_out.write_text(json.dumps(body, indent=1, default=str))
+            console.print(f"report written to {json_out}")
+        if plot:
+            from fincortex.agents.trading_plots import plot_run
+
+            plot_run(client.store, reports[0].run_id, plot, f"{config.symbol} {start}..{end}")
+            console.print(f"plot written to {plot}")
+
+    @app.command("backtest-runs")
+    def backtest_runs(
+        limit: Annotated[int, typer.Option("--limit", help="How many, newest first.")] = 20,
+        db: DbOption = None,
+    ) -> None:
+        """List stored backtest runs."""
+        from rich.table import Table
+
+        from fincortex.agents.backtest import list_runs
+
+        table = Table()
+        rows = list_runs(make_client(db).store, limit)
+        for col in ("run_id", "created_at", "status", "symbol", "start_date", "end_date", "agents", "seed", "wall_s"):
+            table.add_column(col)
+        for r in rows:
+            table.add_row(*[str(r[c]) if c != "wall_s" or r[c] is None else f"{r[c]:.1f}" for c in
+                            ("run_id", "created_at", "status", "symbol", "start_date", "end_date", "agents", "seed", "wall_s")])
+        console.print(table)
+
+
+def _p(x: float | None) -> str:
+    return "-" if x is None else f"{x:+.1%}" if x < 0 else f"{x:.1%}"
+
+
+def _f(x: float | None) -> str:
+    return "-" if x is None else f"{x:.2f}"
+
+
+def _sharpe(m: dict) -> str:
+    if m["sharpe"] is None:
+        return "-"
+    ci = "" if m["sharpe_ci_low"] is None else f" [{m['sharpe_ci_low']:.2f}, {m['sharpe_ci_high']:.2f}]"
+    return f"{m['sharpe']:.2f}{ci}"
