@@ -1,0 +1,56 @@
+"""Retrieval knobs in one typed object, each overridable by a FINCORTEX_* environment variable.
+
+Why separate from fincortex.config.Settings: these only matter to the retrieval stages, and keeping
+them here lets the retrieval area evolve its knobs without touching the shared core settings.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields, replace
+
+MODES = ("hybrid", "dense", "bm25")
+
+
+@dataclass(frozen=True)
+class RetrievalOptions:
+    index_spec: str = "Flat"  # FINCORTEX_INDEX_SPEC: faiss factory string (Flat, IVF1024,Flat, HNSW32, ...)
+    reranker: str | None = None  # FINCORTEX_RERANKER: CrossEncoder id or path; None = registry lookup
+    rerank_top_n: int = 20  # fused candidates re-scored by the cross-encoder
+    rerank_max_length: int = 256  # cross-encoder tokens per (query, passage) pair
+    candidates: int = 100  # per-stage list length fed into fusion
+    rrf_k: int = 60  # reciprocal rank fusion constant (Cormack et al. 2009)
+    dense_weight: float = 1.0
+    bm25_weight: float = 1.0
+    ivf_nprobe: int = 32  # IVF lists probed per query (approximate specs only)
+    hnsw_ef_search: int = 128
+    embed_batch_size: int = 64
+    memory_texts: bool = True  # keep chunk texts in memory for hits (False: read them per query)
+    use_gpu: bool = True  # use a GPU faiss index when CUDA and faiss GPU support are both present
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> "RetrievalOptions":
+        values: dict[str, object] = {}
+        for f in fields(cls):
+            raw = os.environ.get(f"FINCORTEX_{f.name.upper()}")
+            if raw is None or raw == "":
+                continue
+            values[f.name] = _coerce(f.name, str(f.type), raw)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)  # type: ignore[arg-type]
+
+    def with_(self, **changes: object) -> "RetrievalOptions":
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+def _coerce(name: str, type_name: str, raw: str) -> object:
+    try:
+        if type_name.startswith("bool"):
+            return raw.strip().lower() in {"1", "true", "yes", "on"}
+        if type_name.startswith("int"):
+            return int(raw)
+        if type_name.startswith("float"):
+            return float(raw)
+    except ValueError as exc:
+        raise ValueError(f"FINCORTEX_{name.upper()}={raw!r} is not a valid {type_name}") from exc
+    return raw

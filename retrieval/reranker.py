@@ -1,0 +1,110 @@
+"""Cross-encoder reranking, and where the reranker comes from.
+
+No pretrained cross-encoder installs offline, so until one is trained (the model-tuning issue) or
+configured, reranking is *unavailable* and says so; it never invents scores. Resolution order:
+explicit argument > FINCORTEX_RERANKER > the default `reranker` row of the models registry >
+any lookup another module registers with `register_reranker_lookup`.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from fincortex.store import Store
+
+
+class RerankerUnavailable(RuntimeError):
+    """No usable cross-encoder: the message says how to get one."""
+
+
+UNAVAILABLE_HINT = (
+    "no reranker configured: train one (fincortex models tune-reranker, when available), or point "
+    "FINCORTEX_RERANKER at a sentence-transformers CrossEncoder folder or hub id"
+)
+
+_lookups: list[Callable[[Store], str | None]] = []
+
+
+def register_reranker_lookup(lookup: Callable[[Store], str | None]) -> None:
+    """Let another area (the model registry) supply the reranker path for a store."""
+    if lookup not in _lookups:
+        _lookups.append(lookup)
+
+
+def _registry_default(store: Store) -> str | None:
+    """The default reranker in the shared `models` table, when that table exists."""
+    try:
+        with store.read() as conn:
+            exists = conn.execute(
+                "SELECT count(*) FROM information_schema.tables WHERE table_name = 'models'"
+            ).fetchall()[0][0]
+            if not exists:
+                return None
+            row = conn.execute(
+                "SELECT path FROM models WHERE kind = 'reranker' ORDER BY is_default DESC, created_at DESC LIMIT 1"
+            ).fetchall()[:1]
+    except Exception:
+        return None
+    return row[0][0] if row else None
+
+
+def resolve_reranker(store: Store | None, configured: str | None) -> str:
+    """The reranker id/path to use, or RerankerUnavailable with what to do."""
+    if configured:
+        return configured
+    if store is not None:
+        for lookup in (_registry_default, *_lookups):
+            found = lookup(store)
+            if found:
+                return found
+    raise RerankerUnavailable(UNAVAILABLE_HINT)
+
+
+def has_trained_head(path: Path) -> bool:
+    """A CrossEncoder folder has a sequence-classification head; a plain embedding model does not
+    (loading one as a CrossEncoder gives a randomly initialised head, i.e. meaningless scores)."""
+    config = path / "config.json"
+    if not config.exists():
+        return False
+    architectures = json.loads(config.read_text()).get("architectures") or []
+    return any("SequenceClassification" in a for a in architectures)
+
+
+class Reranker:
+    """A sentence-transformers CrossEncoder scoring (query, passage) pairs, higher = more relevant."""
+
+    def __init__(self, model: str, device: str | None = None, max_length: int = 256,
+                 allow_untrained_head: bool = False) -> None:
+        local = Path(model).expanduser()
+        if local.exists() and not allow_untrained_head and not has_trained_head(local):
+            raise RerankerUnavailable(
+                f"reranker {model!r} has no trained classification head (config.json architectures lack "
+                "*ForSequenceClassification); its scores would be random. " + UNAVAILABLE_HINT
+            )
+        from sentence_transformers import CrossEncoder
+
+        from fincortex.retrieval.embedder import cuda_available
+
+        self.name = model
+        self.device = device or ("cuda" if cuda_available() else "cpu")
+        try:
+            self._model = CrossEncoder(str(local) if local.exists() else model, device=self.device,
+                                       num_labels=1, max_length=max_length, local_files_only=True)
+        except Exception as exc:
+            raise RerankerUnavailable(f"cannot load reranker {model!r}: {exc}") from exc
+        if self.device.startswith("cuda"):
+            self._model.model.half()
+        self._lock = threading.Lock()
+
+    def score(self, query: str, passages: list[str], batch_size: int = 32) -> np.ndarray:
+        if not passages:
+            return np.zeros(0, dtype=np.float32)
+        with self._lock:
+            scores = self._model.predict([(query, p) for p in passages], batch_size=batch_size,
+                                         convert_to_numpy=True, show_progress_bar=False)
+        return np.asarray(scores, dtype=np.float32).reshape(-1)

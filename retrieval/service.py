@@ -1,0 +1,144 @@
+"""Retrieval service functions: what the SDK, CLI, UI and ingestion call.
+
+Searchers (an embedding model plus loaded indexes) are expensive to build, so they are kept per
+(database, index dir, model, options) for the life of the process.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import date, datetime
+from pathlib import Path
+
+from fincortex.config import Settings
+from fincortex.retrieval.embedder import Embedder, model_ref
+from fincortex.retrieval.filters import SearchFilters, chunks_fingerprint
+from fincortex.retrieval.indexes import SyncReport
+from fincortex.retrieval.options import RetrievalOptions
+from fincortex.retrieval.searcher import SearchResults, Searcher
+from fincortex.store import Store
+
+_lock = threading.Lock()
+_embedders: dict[str, Embedder] = {}
+_searchers: dict[tuple, Searcher] = {}
+
+
+def embedding_model_name(store: Store | None, settings: Settings) -> str:
+    """settings.embedding_model, or the path of the registered embedder of that name (model registry)."""
+    name = settings.embedding_model
+    if store is None or Path(name).expanduser().exists():
+        return name
+    try:
+        with store.read() as conn:
+            exists = conn.execute(
+                "SELECT count(*) FROM information_schema.tables WHERE table_name = 'models'").fetchall()[0][0]
+            row = conn.execute("SELECT path FROM models WHERE kind = 'embedder' AND name = ?", [name]).fetchall()[:1] \
+                if exists else None
+    except Exception:
+        return name
+    return row[0][0] if row else name
+
+
+def get_embedder(name: str) -> Embedder:
+    with _lock:
+        key = model_ref(name).key  # a retrained model in place gets a new key, hence a new Embedder
+        if key not in _embedders:
+            _embedders[key] = Embedder(name)
+        return _embedders[key]
+
+
+def get_searcher(store: Store, settings: Settings, options: RetrievalOptions | None = None) -> Searcher:
+    options = options or RetrievalOptions.from_env()
+    embedder = get_embedder(embedding_model_name(store, settings))
+    key = (str(store.path.resolve()), str(settings.index_dir), embedder.key, options)
+    with _lock:
+        if key not in _searchers:
+            _searchers[key] = Searcher(store, settings.index_dir, embedder, options)
+        return _searchers[key]
+
+
+def search(
+    store: Store, settings: Settings, query: str, k: int = 10,
+    as_of: datetime | date | str | None = None, tickers: list[str] | str | None = None,
+    doc_types: list[str] | str | None = None, sources: list[str] | str | None = None,
+    doc_ids: list[int] | None = None, mode: str = "hybrid", rerank: bool = True,
+    options: RetrievalOptions | None = None,
+) -> SearchResults:
+    filters = SearchFilters.build(as_of=as_of, tickers=tickers, doc_types=doc_types, sources=sources, doc_ids=doc_ids)
+    return get_searcher(store, settings, options).search(query, k=k, filters=filters, mode=mode, rerank=rerank)
+
+
+def sync_indexes(store: Store, settings: Settings, progress=None, options: RetrievalOptions | None = None) -> SyncReport:
+    """Bring the dense and BM25 indexes level with the chunks table (ingestion calls this after a batch)."""
+    return get_searcher(store, settings, options).sync(progress=progress)
+
+
+def build_index(store: Store, settings: Settings, spec: str | None = None, rebuild: bool = False,
+                progress=None, options: RetrievalOptions | None = None) -> dict:
+    """Build (or incrementally update) the indexes; `rebuild` starts over from the embedding cache."""
+    options = (options or RetrievalOptions.from_env()).with_(**({"index_spec": spec} if spec else {}))
+    searcher = get_searcher(store, settings, options)
+    report = searcher.sync(rebuild=rebuild, progress=progress)
+    return {"sync": report.as_dict(), **searcher.indexes.status()}
+
+
+def index_status(store: Store, settings: Settings, options: RetrievalOptions | None = None) -> dict:
+    """What is built, from how many chunks, whether it is current; loads no model."""
+    from fincortex.retrieval import bm25_index, embedding_cache
+    from fincortex.retrieval.faiss_index import faiss_backend, index_name
+
+    options = options or RetrievalOptions.from_env()
+    ref = model_ref(embedding_model_name(store, settings))
+    with store.read() as conn:
+        fingerprint = chunks_fingerprint(conn)
+        recorded = conn.execute(
+            "SELECT index_name, kind, model_key, spec, n_items, chunks_fingerprint, backend, built_at, updated_at, "
+            "build_seconds FROM retrieval_indexes ORDER BY kind, index_name").fetchall()
+    columns = ("name", "kind", "model_key", "spec", "n_items", "fingerprint", "backend", "built_at", "updated_at",
+               "build_seconds")
+    indexes = []
+    for row in recorded:
+        item = dict(zip(columns, row))
+        item["up_to_date"] = item.pop("fingerprint") == fingerprint
+        item["on_disk"] = (settings.index_dir / item["name"]).exists()
+        for key in ("built_at", "updated_at"):
+            item[key] = item[key].isoformat(sep=" ", timespec="seconds") if item[key] else None
+        indexes.append(item)
+    active = {index_name(ref.key, options.index_spec), bm25_index.index_name()}
+    for item in indexes:
+        item["active"] = item["name"] in active
+    reranker: str | None
+    try:
+        from fincortex.retrieval.reranker import resolve_reranker
+
+        reranker = resolve_reranker(store, options.reranker)
+    except Exception as exc:  # RerankerUnavailable: say why
+        reranker = f"unavailable: {exc}"
+    return {
+        "database": str(store.path), "index_dir": str(settings.index_dir), "n_chunks": int(fingerprint.split(":")[0]),
+        "backend": faiss_backend(), "embedding_model": {"name": ref.name, "key": ref.key, "path": str(ref.path)},
+        "index_spec": options.index_spec, "reranker": reranker, "indexes": indexes,
+        "embedding_cache": embedding_cache.cache_stats(store),
+    }
+
+
+def evaluate_retrieval(settings: Settings, beir_dir: Path | str, modes: tuple[str, ...] = ("dense", "bm25", "hybrid"),
+                       rerank: bool = False, json_out: Path | str | None = None, store_path: Path | None = None,
+                       max_queries: int | None = None, options: RetrievalOptions | None = None,
+                       progress=None) -> dict:
+    from fincortex.retrieval.evaluation import evaluate_beir
+
+    embedder = get_embedder(settings.embedding_model)
+    report = evaluate_beir(beir_dir, settings.cache_dir, embedder, modes=tuple(modes), rerank=rerank,
+                           options=options, store_path=store_path, max_queries=max_queries, progress=progress)
+    if json_out:
+        Path(json_out).parent.mkdir(parents=True, exist_ok=True)
+        Path(json_out).write_text(json.dumps(report, indent=2, default=str))
+    return report
+
+
+def clear_cache() -> None:
+    """Forget loaded searchers (tests; a process that swapped databases)."""
+    with _lock:
+        _searchers.clear()

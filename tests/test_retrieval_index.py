@@ -1,0 +1,130 @@
+"""Index lifecycle: persistence across restarts, incremental add, removal on replace, rebuild, GPU."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from retrieval_corpus import START, corpus, populated
+
+from fincortex.retrieval import embedding_cache, service
+from fincortex.retrieval.corpus_rows import DocRow, delete_documents, write_documents
+from fincortex.retrieval.faiss_index import IndexSpecError, faiss_backend, gpu_count
+from fincortex.retrieval.options import RetrievalOptions
+from fincortex.retrieval.searcher import Searcher
+
+
+def fresh_searcher(settings, store, **options) -> Searcher:
+    """A new Searcher = what a restarted process sees (indexes are read from disk)."""
+    return Searcher(store, settings.index_dir, service.get_embedder(settings.embedding_model),
+                    RetrievalOptions(**options))
+
+
+def db_ids(store) -> np.ndarray:
+    with store.read() as conn:
+        return np.array(sorted(r[0] for r in conn.execute("SELECT chunk_id FROM chunks").fetchall()), dtype=np.int64)
+
+
+def test_index_survives_restart_without_reembedding(tmp_path):
+    settings, store, _ = populated(tmp_path, n_docs=20)
+    first = fresh_searcher(settings, store).sync()
+    assert first.embedded == 60 and first.dense_added == 60 and first.bm25_rebuilt
+    before = fresh_searcher(settings, store).search("buyback", k=5, mode="hybrid", rerank=False)
+
+    restarted = fresh_searcher(settings, store)
+    again = restarted.sync()
+    assert not again.changed and again.embedded == 0
+    assert np.array_equal(np.sort(restarted.indexes.dense.ids()), db_ids(store))
+    after = restarted.search("buyback", k=5, mode="hybrid", rerank=False)
+    assert [h.chunk_id for h in after] == [h.chunk_id for h in before]
+
+
+def test_incremental_add_embeds_only_new_chunks(tmp_path):
+    settings, store, _ = populated(tmp_path, n_docs=20)
+    fresh_searcher(settings, store).sync()
+    new = corpus(25)[20:]  # 5 more documents, 15 chunks
+    write_documents(store, new)
+    report = fresh_searcher(settings, store).sync()
+    assert report.embedded == 15 and report.dense_added == 15 and report.dense_removed == 0
+    assert not report.dense_rebuilt
+    searcher = fresh_searcher(settings, store)
+    assert np.array_equal(np.sort(searcher.indexes.dense.ids()), db_ids(store))
+    assert np.array_equal(searcher.indexes.bm25.chunk_ids, db_ids(store))
+
+
+def test_search_picks_up_chunks_ingested_by_someone_else(tmp_path):
+    settings, store, _ = populated(tmp_path, n_docs=10)
+    searcher = fresh_searcher(settings, store)
+    searcher.search("revenue", k=3, rerank=False)
+    write_documents(store, [DocRow(source_key="late", chunks=["Zebra logistics announced a zebra merger."],
+                                   available_at=START, available_at_rule="test", source="test", doc_type="news")])
+    for mode in ("dense", "bm25"):
+        hits = searcher.search("zebra merger", k=1, mode=mode, rerank=False)
+        assert "Zebra" in hits[0].text
+
+
+@pytest.mark.parametrize("spec", ["Flat", "HNSW16"])  # HNSW cannot remove_ids: exercises the rebuild path
+def test_replacing_or_deleting_a_document_removes_its_vectors(tmp_path, spec):
+    settings, store, docs = populated(tmp_path, n_docs=20)
+    searcher = fresh_searcher(settings, store, index_spec=spec)
+    searcher.sync()
+    old_ids = set(docs[3].chunk_ids())
+    replaced = DocRow(**{**docs[3].__dict__, "chunks": ["Completely rewritten: a quokka sanctuary opened."]})
+    write_documents(store, [replaced])
+    delete_documents(store, [docs[4].doc_id])
+    gone = old_ids | set(docs[4].chunk_ids())
+
+    report = searcher.sync()
+    assert report.dense_removed == 6 or report.dense_rebuilt
+    index_ids = set(searcher.indexes.dense.ids().tolist())
+    assert not index_ids & gone and set(replaced.chunk_ids()) <= index_ids
+    assert not set(searcher.indexes.bm25.chunk_ids.tolist()) & gone
+    assert np.array_equal(np.sort(searcher.indexes.dense.ids()), db_ids(store))
+    ids, _ = embedding_cache.load_embeddings(store, searcher.embedder.key)
+    with store.read() as conn:
+        cached = {r[0] for r in conn.execute("SELECT chunk_id FROM chunk_embeddings").fetchall()}
+    assert not cached & gone and len(ids) == len(db_ids(store))
+    for mode in ("dense", "bm25", "hybrid"):
+        hits = searcher.search("report 3 quarterly revenue", k=60, mode=mode, rerank=False)
+        assert not {h.chunk_id for h in hits} & gone
+    assert "quokka" in searcher.search("quokka sanctuary", k=1, mode="hybrid", rerank=False)[0].text
+
+
+def test_full_rebuild_reuses_the_embedding_cache(tmp_path):
+    settings, store, _ = populated(tmp_path, n_docs=10)
+    fresh_searcher(settings, store).sync()
+    report = fresh_searcher(settings, store).sync(rebuild=True)
+    assert report.dense_rebuilt and report.bm25_rebuilt and report.embedded == 0 and report.dense_added == 30
+
+
+def test_ivf_spec_needs_enough_vectors(tmp_path):
+    settings, store, _ = populated(tmp_path, n_docs=5)
+    with pytest.raises(IndexSpecError, match="needs at least 1024 vectors"):
+        fresh_searcher(settings, store, index_spec="IVF1024,Flat").sync()
+    with pytest.raises(IndexSpecError, match="cannot build index spec"):
+        fresh_searcher(settings, store, index_spec="NotAnIndex").sync()
+
+
+def test_status_reports_backend_and_freshness(tmp_path):
+    settings, store, _ = populated(tmp_path, n_docs=5)
+    service.clear_cache()
+    service.build_index(store, settings)
+    status = service.index_status(store, settings)
+    assert status["n_chunks"] == 15 and status["backend"].startswith(("faiss-cpu", "faiss-gpu"))
+    assert {i["kind"] for i in status["indexes"] if i["active"] and i["up_to_date"]} == {"faiss", "bm25"}
+    write_documents(store, corpus(6)[5:])
+    stale = service.index_status(store, settings)
+    assert not any(i["up_to_date"] for i in stale["indexes"])
+    assert faiss_backend() == status["backend"]
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(gpu_count() == 0, reason="needs CUDA and a GPU-enabled faiss build")
+def test_gpu_search_matches_cpu(tmp_path):
+    settings, store, _ = populated(tmp_path, n_docs=30)
+    gpu = fresh_searcher(settings, store, use_gpu=True)
+    cpu = fresh_searcher(settings, store, use_gpu=False)
+    assert "faiss-gpu" in faiss_backend()
+    for filters in (None,):
+        a = gpu.search("GPU demand guidance", k=10, mode="dense", rerank=False, filters=filters)
+        b = cpu.search("GPU demand guidance", k=10, mode="dense", rerank=False, filters=filters)
+        assert [h.chunk_id for h in a] == [h.chunk_id for h in b]

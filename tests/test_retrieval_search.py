@@ -1,0 +1,166 @@
+"""Search pipeline: point-in-time filtering, exact-k filtered search, empty index, rerank plumbing."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import numpy as np
+import pytest
+from retrieval_corpus import START, corpus, make_settings, make_store, populated
+
+from fincortex.retrieval import faiss_index, service
+from fincortex.retrieval.corpus_rows import DocRow, write_documents
+from fincortex.retrieval.filters import SearchFilters, allowed_chunk_ids
+from fincortex.retrieval.options import RetrievalOptions
+from fincortex.retrieval.reranker import Reranker, RerankerUnavailable
+from fincortex.retrieval.searcher import EmptyIndexError, RerankUnavailableWarning, Searcher
+
+MODES = ("dense", "bm25", "hybrid")
+
+
+def searcher_for(settings, store, **options) -> Searcher:
+    embedder = service.get_embedder(settings.embedding_model)
+    return Searcher(store, settings.index_dir, embedder, RetrievalOptions(**options))
+
+
+@pytest.fixture()
+def world(tmp_path):
+    settings, store, docs = populated(tmp_path)
+    return settings, store, docs, searcher_for(settings, store)
+
+
+def test_empty_database_gives_clear_message(tmp_path):
+    settings = make_settings(tmp_path)
+    store = make_store(settings)
+    with pytest.raises(EmptyIndexError, match="holds no chunks.*ingest"):
+        searcher_for(settings, store).search("revenue", k=3)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_as_of_never_returns_a_future_chunk(world, mode):
+    settings, store, docs, searcher = world
+    as_of = datetime(2020, 1, 10, 12, 0)  # docs 0..8 are public (each at 21:00 of its day)
+    hits = searcher.search("revenue guidance margin buyback", k=50, filters=SearchFilters(as_of=as_of),
+                           mode=mode, rerank=False)
+    assert hits, "some chunks are public before as_of"
+    assert all(h.available_at <= as_of for h in hits)
+    if mode != "bm25":  # dense and fusion fill k from the allowed set: exactly the 27 public chunks
+        assert len(hits) == 9 * 3
+
+
+def test_as_of_through_rerank(world):
+    settings, store, docs, _ = world
+    # a real cross-encoder architecture (MiniLM + fresh head): scores are meaningless, which is fine
+    # here: the test is that reranking only reorders already-filtered candidates
+    embedder = service.get_embedder(settings.embedding_model)
+    reranker = Reranker(str(embedder.ref.path), allow_untrained_head=True)
+    searcher = Searcher(store, settings.index_dir, embedder, RetrievalOptions(rerank_top_n=30), reranker=reranker)
+    as_of = datetime(2020, 1, 5, 22, 0)
+    hits = searcher.search("share buyback", k=10, filters=SearchFilters(as_of=as_of), mode="hybrid", rerank=True)
+    assert hits.reranked and len(hits) == 10
+    assert all(h.available_at <= as_of for h in hits)
+    assert all(h.rerank_score is not None and h.fusion_score is not None for h in hits)
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+
+
+def test_plain_embedding_model_is_refused_as_reranker(world):
+    settings = world[0]
+    path = service.get_embedder(settings.embedding_model).ref.path
+    with pytest.raises(RerankerUnavailable, match="no trained classification head"):
+        Reranker(str(path))
+
+
+def test_rerank_without_a_reranker_says_so(world, monkeypatch):
+    monkeypatch.delenv("FINCORTEX_RERANKER", raising=False)
+    searcher = world[3]
+    with pytest.warns(RerankUnavailableWarning):
+        hits = searcher.search("buyback", k=3, rerank=True)
+    assert not hits.reranked and any("rerank unavailable" in w for w in hits.warnings)
+    assert all(h.rerank_score is None for h in hits) and len(hits) == 3
+
+
+@pytest.mark.parametrize("mode", ("dense", "hybrid"))
+def test_restrictive_filter_returns_exactly_k(tmp_path, mode):
+    settings, store, _ = populated(tmp_path, n_docs=60)
+    rare = [DocRow(source_key=f"rare-{i}", chunks=[f"Weather in Lisbon was mild on day {i}."],
+                   available_at=START, available_at_rule="test", source="test", doc_type="memo", ticker="RARE")
+            for i in range(7)]
+    write_documents(store, rare)
+    searcher = searcher_for(settings, store)
+    # the query matches the 180 finance chunks far better than the 7 RARE ones: a post-filter on the
+    # global top-k would return none of them
+    for k, expected in ((5, 5), (7, 7), (20, 7)):
+        hits = searcher.search("data center GPU demand guidance", k=k, filters=SearchFilters(tickers=("RARE",)),
+                               mode=mode, rerank=False)
+        assert len(hits) == expected and {h.ticker for h in hits} == {"RARE"}
+
+
+def test_restrictive_filter_bm25_returns_every_lexical_match(tmp_path):
+    settings, store, _ = populated(tmp_path, n_docs=60)
+    searcher = searcher_for(settings, store)
+    filters = SearchFilters(tickers=("NVDA",), doc_types=("news",), as_of=datetime(2020, 2, 1))
+    hits = searcher.search("guidance", k=100, filters=filters, mode="bm25", rerank=False)
+    with store.read() as conn:
+        rows = conn.execute("SELECT count(*) FROM chunks c JOIN documents d USING (doc_id) WHERE d.ticker='NVDA' "
+                            "AND d.doc_type='news' AND c.available_at <= '2020-02-01' AND c.text ILIKE '%guidance%'"
+                            ).fetchall()
+    assert len(hits) == rows[0][0] > 0
+    assert all(h.ticker == "NVDA" and h.doc_type == "news" and "guidance" in h.text for h in hits)
+
+
+def test_approximate_index_falls_back_to_exact_instead_of_underfilling(tmp_path, monkeypatch):
+    settings, store, _ = populated(tmp_path, n_docs=60)
+    monkeypatch.setattr(faiss_index, "EXACT_BELOW", 0)  # force the IVF selector path first
+    searcher = searcher_for(settings, store, index_spec="IVF8,Flat", ivf_nprobe=1)
+    filters = SearchFilters(tickers=("XOM",), as_of=datetime(2020, 1, 31))
+    allowed = searcher.search("oil", k=1, mode="dense", rerank=False, filters=filters).n_allowed
+    hits = searcher.search("share buyback programme", k=allowed, filters=filters, mode="dense", rerank=False)
+    assert len(hits) == allowed and {h.ticker for h in hits} == {"XOM"}
+    exact = searcher_for(settings, store).search("share buyback programme", k=allowed, filters=filters,
+                                                 mode="dense", rerank=False)
+    assert [h.chunk_id for h in hits] == [h.chunk_id for h in exact]
+
+
+def test_catalog_filters_match_sql(world):
+    settings, store, _, searcher = world
+    catalog = searcher._ensure_current("hybrid")
+    cases = [
+        SearchFilters(),
+        SearchFilters(as_of=datetime(2020, 1, 3, 21, 0)),  # boundary: exactly available_at is allowed
+        SearchFilters(tickers=("aapl".upper(), "JPM"), doc_types=("news",)),
+        SearchFilters(sources=("test",), as_of=datetime(2020, 1, 20)),
+        SearchFilters(doc_ids=(corpus(3)[2].doc_id,)),
+        SearchFilters(tickers=("NONE",)),
+    ]
+    for filters in cases:
+        with store.read() as conn:
+            expected = allowed_chunk_ids(conn, filters)
+        assert np.array_equal(catalog.allowed(filters), expected), filters
+
+
+def test_hits_carry_citation_fields_and_stage_scores(world):
+    hits = world[3].search("cloud costs operating margin", k=5, mode="hybrid", rerank=False)
+    assert [h.rank for h in hits] == [1, 2, 3, 4, 5]
+    top = hits[0]
+    assert top.title and top.source == "test" and top.ticker in ("AAPL", "MSFT", "NVDA", "JPM", "XOM")
+    assert top.fusion_score is not None and (top.dense_score is not None or top.bm25_score is not None)
+    assert "cloud" in top.text and top.citation.startswith("[")
+
+
+def test_bad_input_is_named(world):
+    searcher = world[3]
+    with pytest.raises(ValueError, match="mode"):
+        searcher.search("x", mode="sparse")
+    with pytest.raises(ValueError, match="k must"):
+        searcher.search("x", k=0)
+    with pytest.raises(ValueError, match="query"):
+        searcher.search("   ")
+    with pytest.raises(ValueError, match="as_of"):
+        SearchFilters.build(as_of="last tuesday")
+
+
+def test_service_search_parses_filters(world):
+    settings, store, _, _ = world
+    service.clear_cache()
+    hits = service.search(store, settings, "buyback", k=4, as_of="2020-01-06", tickers="aapl", rerank=False)
+    assert hits and all(h.ticker == "AAPL" and h.available_at <= datetime(2020, 1, 6, 23, 59, 59) for h in hits)
