@@ -36,3 +36,17 @@ def make_client(tmp_path, symbol: str = "TEST", n: int = 200, start: str = "2020
     client = Client(db=tmp_path / "t.duckdb")
     insert_prices(client, daily_bars(symbol, start, random_walk(n, seed)))
     return client
+
+
+def insert_news(client: Client, items: list[tuple[int, str, datetime]], doc_type: str = "news") -> None:
+    """One document + one chunk per (chunk_id, text, available_at)."""
+    with client.store.write() as conn:
+        for chunk_id, text, available_at in items:
+            conn.execute(
+                "INSERT INTO documents (doc_id, source_key, content_hash, title, source, doc_type, available_at, "
+                "available_at_rule, uri, origin_hash, n_chunks, ingested_at) "
+                "VALUES (?, ?, ?, ?, 'test', ?, ?, 'test', 'test://planted', 'x', 1, now())",
+                [chunk_id, f"test:{chunk_id}", f"h{chunk_id}", text, doc_type, available_at])
+            conn.execute(
+                "INSERT INTO chunks (chunk_id, doc_id, ordinal, text, n_tokens, available_at) VALUES (?, ?, 0, ?, ?, ?)",
+                [chunk_id, chunk_id, text, len(text.split()), available_at])
