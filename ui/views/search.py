@@ -1,10 +1,118 @@
-"""Search page (grows as its SDK capability lands)."""
+"""Search: hybrid retrieval with point-in-time and metadata filters, per-stage scores, document view."""
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import Any
+
 import streamlit as st
 
-from fincortex.ui import common
+from fincortex.ui import charts, common, doc_view
+
+MODES = ["hybrid", "dense", "bm25"]
+STAGES = ["dense_score", "bm25_score", "fusion_score", "rerank_score"]
+STAGE_COLUMNS = ["rank", "score", "dense_score", "dense_rank", "bm25_score", "bm25_rank", "fusion_score", "rerank_score"]
 
 st.title("Search")
-common.require("search")
+
+
+def _facets() -> tuple[list[str], list[str]]:
+    """Doc types and sources present in the database (for the filter pickers)."""
+    try:
+        stats = common.client().stats()
+    except Exception:  # noqa: BLE001 - the pickers just stay empty; the search itself reports errors
+        return [], []
+    rows = common.records(stats.get("by_source") or [])
+    return sorted({str(r["doc_type"]) for r in rows}), sorted({str(r["source"]) for r in rows})
+
+
+def _run_search(params: dict[str, Any]) -> dict[str, Any] | None:
+    try:
+        with st.spinner("Searching (the first search after an ingestion also updates the indexes)..."):
+            results = common.client().search(**params)
+    except Exception as exc:  # noqa: BLE001 - shown; the form stays usable
+        common.show_error("Search", exc)
+        return None
+    payload = results.as_dict() if hasattr(results, "as_dict") else {"hits": common.records(results)}
+    payload.setdefault("hits", [])
+    return common.records([payload])[0]
+
+
+def _hit_header(hit: dict[str, Any]) -> str:
+    where = doc_view.pages_label(hit)
+    bits = [hit.get("ticker"), hit.get("doc_type"), hit.get("source"), where,
+            f"available {str(hit.get('available_at'))[:16].replace('T', ' ')}"]
+    title = hit.get("title") or hit.get("uri") or f"doc {hit.get('doc_id')}"
+    return f"#{hit.get('rank')} · {title} — " + " · ".join(str(b) for b in bits if b)
+
+
+def _show_results(payload: dict[str, Any]) -> None:
+    hits = payload.get("hits") or []
+    timings = payload.get("timings_ms") or {}
+    st.caption(
+        f"{len(hits)} hit(s) · mode {payload.get('mode')} · reranked {payload.get('reranked')} · "
+        f"filters: {payload.get('filters') or 'none'}"
+        + (f" · {payload['n_allowed']:,} chunks allowed by the filters" if payload.get("n_allowed") is not None else "")
+        + (" · " + ", ".join(f"{k} {v:,.0f} ms" for k, v in timings.items()) if timings else "")
+    )
+    for note in payload.get("warnings") or []:
+        st.warning(note)
+    if not hits:
+        st.info("No results. Loosen the filters (an earlier as-of date hides later documents) or rephrase.")
+        return
+    stages = [s for s in STAGES if any(h.get(s) is not None for h in hits)]
+    if stages:
+        st.plotly_chart(charts.scores_figure(hits, stages), key="search_scores")
+    for hit in hits:
+        with st.container(border=True):
+            st.markdown(f"**{_hit_header(hit)}**")
+            st.write(hit.get("text", ""))
+            scores = {c: hit.get(c) for c in STAGE_COLUMNS if hit.get(c) is not None}
+            st.dataframe([scores], hide_index=True, width="stretch")
+            if st.button("Open document", key=f"open_{hit.get('rank')}_{hit.get('chunk_id')}"):
+                st.session_state["search_open"] = (hit.get("doc_id"), hit.get("chunk_id"))
+
+
+if common.require("search") and common.db_ready():
+    doc_types, sources = _facets()
+    with st.form("search_form"):
+        query = st.text_input("Query", key="search_query", placeholder="e.g. guidance for data center revenue")
+        c1, c2, c3, c4 = st.columns([1, 1, 1, 1])
+        mode = c1.selectbox("Mode", MODES, key="search_mode")
+        k = c2.number_input("Results (k)", min_value=1, max_value=50, value=8, step=1, key="search_k")
+        rerank = c3.checkbox("Rerank (cross-encoder)", value=False, key="search_rerank",
+                             help="Needs a reranker model; without one the results say so and are not reranked.")
+        use_as_of = c4.checkbox("Point in time", value=False, key="search_use_as_of")
+        c5, c6, c7, c8 = st.columns(4)
+        as_of = c5.date_input("As of (end of day, UTC)", value=dt.date.today(), key="search_as_of")
+        tickers = c6.text_input("Tickers (comma separated)", key="search_tickers")
+        types = c7.multiselect("Document types", doc_types, key="search_doc_types")
+        srcs = c8.multiselect("Sources", sources, key="search_sources")
+        submitted = st.form_submit_button("Search", type="primary")
+    if submitted:
+        if not query.strip():
+            st.error("Type a query first.")
+        elif use_as_of and as_of is None:
+            st.error("Pick an as-of date or untick 'Point in time'.")
+        elif use_as_of and as_of > dt.date.today():
+            st.error(f"As-of date {as_of} is in the future; pick today or earlier.")
+        else:
+            params = {
+                "query": query.strip(), "k": int(k), "mode": mode, "rerank": bool(rerank),
+                "as_of": common.as_of_to_datetime(as_of) if use_as_of else None,
+                "tickers": common.parse_list(tickers) or None,
+                "doc_types": types or None,
+            }
+            if srcs:
+                params["sources"] = srcs
+            payload = _run_search(params)
+            st.session_state["search_results"] = payload
+            st.session_state.pop("search_open", None)
+    payload = st.session_state.get("search_results")
+    if payload:
+        _show_results(payload)
+    opened = st.session_state.get("search_open")
+    if opened:
+        st.divider()
+        st.subheader("Document")
+        doc_view.show_document(opened[0], highlight_chunk=opened[1])
