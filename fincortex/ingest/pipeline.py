@@ -226,27 +226,40 @@ class IngestPipeline:
         self._log(conn, run_id, outcome, doc_id_for(first_doc.source_key) if first_doc else None)
 
     def _write_streaming(self, run_id: str, origin: Origin, origin_hash: str, outcome: Outcome) -> None:
+        """Huge origins: chunks land in sub-batch transactions, the document row last.
+
+        DuckDB keeps an open transaction's rows in memory, so one transaction per 200 MB file would
+        not be bounded. Chunks without their document row are invisible (every reader joins
+        documents) and a killed run's leftovers are removed by `_remove_orphan_chunks` on the next run.
+        """
         documents = origin.parse(origin_hash)
         with self.store.write() as conn:
             self._delete_origin(conn, origin.uri)
-            for doc in documents:
-                doc_id = doc_id_for(doc.source_key)
-                n = 0
-                buffer: list[tuple] = []
-                for row in self._chunk_rows(doc, doc_id):
-                    buffer.append(row)
-                    if len(buffer) >= CHUNK_SUB_BATCH:
+        for doc in documents:
+            doc_id = doc_id_for(doc.source_key)
+            n = 0
+            buffer: list[tuple] = []
+            for row in self._chunk_rows(doc, doc_id):
+                buffer.append(row)
+                if len(buffer) >= CHUNK_SUB_BATCH:
+                    with self.store.write() as conn:
                         _insert(conn, "chunks", CHUNK_COLUMNS, buffer)
-                        n += len(buffer)
-                        buffer = []
+                    n += len(buffer)
+                    buffer = []
+            if n + len(buffer) == 0:
+                raise IngestError("no text to index after parsing")
+            with self.store.write() as conn:
                 _insert(conn, "chunks", CHUNK_COLUMNS, buffer)
                 n += len(buffer)
-                if n == 0:
-                    raise IngestError("no text to index after parsing")
                 _insert(conn, "documents", DOCUMENT_COLUMNS, [_document_row(doc, origin.uri, origin_hash, n)])
-                outcome.n_documents += 1
-                outcome.n_chunks += n
+            outcome.n_documents += 1
+            outcome.n_chunks += n
+        with self.store.write() as conn:
             self._log(conn, run_id, outcome, doc_id_for(documents[0].source_key) if documents else None)
+
+    @staticmethod
+    def _remove_orphan_chunks(conn) -> None:
+        conn.execute("DELETE FROM chunks WHERE doc_id NOT IN (SELECT doc_id FROM documents)")
 
     @staticmethod
     def _delete_origin(conn, uri: str) -> None:
@@ -277,6 +290,7 @@ class IngestPipeline:
                         "UPDATE ingest_runs SET status = 'aborted', finished_at = ? WHERE run_id = ?",
                         [_now(), stale_id],
                     )
+            self._remove_orphan_chunks(conn)
             conn.execute(
                 "INSERT INTO ingest_runs (run_id, started_at, status, args, pid) VALUES (?, ?, 'running', ?, ?)",
                 [run_id, _now(), json.dumps(args, default=str), os.getpid()],
