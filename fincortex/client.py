@@ -59,6 +59,7 @@ class Client:
         source: str = "file",
         encoding: str = "utf-8",
         on_outcome=None,
+        update_index: bool = True,
     ):
         """Ingest files/folders, or a dataset ('ectsum:val'); returns an IngestReport (per-file outcomes)."""
         from fincortex.ingest import service
@@ -68,13 +69,22 @@ class Client:
         if dataset:
             if paths:
                 raise ValueError("give either paths or a dataset, not both")
-            return service.ingest_dataset(self.settings, self.store, dataset, on_outcome)
-        if isinstance(published_at, str):
-            published_at = parse_cli_date(published_at)
-        options = FileOptions(doc_type=doc_type, ticker=ticker, published_at=published_at, source=source, encoding=encoding)
-        if isinstance(paths, (str, Path)):
-            paths = [paths]
-        return service.ingest_paths(self.settings, self.store, paths or [], options, on_outcome)
+            report = service.ingest_dataset(self.settings, self.store, dataset, on_outcome)
+        else:
+            if isinstance(published_at, str):
+                published_at = parse_cli_date(published_at)
+            options = FileOptions(doc_type=doc_type, ticker=ticker, published_at=published_at, source=source,
+                                  encoding=encoding)
+            if isinstance(paths, (str, Path)):
+                paths = [paths]
+            report = service.ingest_paths(self.settings, self.store, paths or [], options, on_outcome)
+        if update_index and report.count("added", "replaced") and self._has_index():
+            self.build_index()  # incremental: embeds only the new chunks, drops replaced ones
+        return report
+
+    def _has_index(self) -> bool:
+        with self.store.read() as conn:
+            return bool(conn.execute("SELECT count(*) FROM retrieval_indexes").fetchone()[0])
 
     def import_prices(self, file: str | Path, symbol: str, source: str | None = None):
         from fincortex.prices import import_prices
@@ -178,3 +188,78 @@ class Client:
         from fincortex.agents.trading_plots import plot_run
 
         return plot_run(self.store, run_id, path)
+
+    # -- retrieval: search, indexes, evaluation (fincortex.retrieval.service) ------------------------
+    def search(self, query: str, k: int = 10, as_of=None, tickers=None, doc_types=None, mode: str = "hybrid",
+               rerank: bool = True, *, sources=None, doc_ids=None):
+        """Hits (chunk text, document title/source/ticker/page, available_at, every stage's score).
+
+        as_of (datetime/date/ISO string, UTC): nothing available after it is returned. mode: hybrid |
+        dense | bm25. rerank=True without a configured cross-encoder returns unreranked hits and says so
+        in `results.warnings`. Raises EmptyIndexError when the database holds no chunks.
+        """
+        from fincortex.retrieval import service
+
+        return service.search(self.store, self.settings, query, k=k, as_of=as_of, tickers=tickers,
+                              doc_types=doc_types, sources=sources, doc_ids=doc_ids, mode=mode, rerank=rerank)
+
+    def build_index(self, spec: str | None = None, rebuild: bool = False, progress=None) -> dict:
+        """Embed new chunks (cached per model), update the FAISS and BM25 indexes; `rebuild` starts over."""
+        from fincortex.retrieval import service
+
+        return service.build_index(self.store, self.settings, spec=spec, rebuild=rebuild, progress=progress)
+
+    def index_status(self) -> dict:
+        from fincortex.retrieval import service
+
+        return service.index_status(self.store, self.settings)
+
+    def evaluate_retrieval(self, beir_dir, modes=("dense", "bm25", "hybrid"), rerank: bool = False,
+                           json_out=None, max_queries: int | None = None, store_path=None, progress=None) -> dict:
+        """nDCG@10, MRR@10, recall@k, MAP of the search pipeline on a BEIR folder (ranx)."""
+        from fincortex.retrieval import service
+
+        return service.evaluate_retrieval(self.settings, beir_dir, modes=tuple(modes), rerank=rerank,
+                                          json_out=json_out, store_path=store_path, max_queries=max_queries,
+                                          progress=progress)
+
+    # -- models: chat backends, CPT, merging, evaluation, registry (fincortex.models) ---------------
+    def chat_model(self, spec: str | None = None, *, cache: bool = True, **params):
+        """A LangChain chat model with score_choices (spec: local | path | name | openai:<url>#<model>)."""
+        from fincortex.models.llm import get_chat_model
+
+        return get_chat_model(self.settings, spec, cache=cache, **params)
+
+    def tune_cpt(self, config=None, **fields):
+        """Continual pretraining on ingested chunks; `config` is a CPTConfig, or give its fields."""
+        from fincortex.models.cpt import CPTConfig, run_cpt
+
+        return run_cpt(config or CPTConfig(**fields), self.settings, self.store)
+
+    def merge(self, recipe, out=None, overwrite: bool = False, quiet: bool = False):
+        """Merge models from a mergekit-style YAML recipe; writes a lineage card and registers the result."""
+        from fincortex.models.merge import merge_from_recipe
+
+        return merge_from_recipe(recipe, self.settings, out, overwrite=overwrite, quiet=quiet)
+
+    def evaluate_lm(self, models, reference: str = "local", sources=None, n_chunks: int = 64, progress=None):
+        """Held-out financial perplexity + chat retention vs `reference`, one row per model."""
+        from fincortex.models.lm_eval import evaluate_lm
+
+        return evaluate_lm(list(models), self.settings, reference=reference, sources=sources, n_chunks=n_chunks,
+                           store=self.store, progress=progress)
+
+    def models(self, kind: str | None = None):
+        from fincortex.models import registry
+
+        return registry.list_models(self.store, kind)
+
+    def model(self, name: str, kind: str = "chat"):
+        from fincortex.models import registry
+
+        return registry.get(self.store, kind, name)
+
+    def set_default_model(self, name: str, kind: str = "chat"):
+        from fincortex.models import registry
+
+        return registry.set_default(self.store, kind, name)
