@@ -41,6 +41,12 @@ def current(kind: str) -> JobStatus | None:
         return None
 
 
+def running(kind: str) -> bool:
+    """Whether this session's current job of `kind` is still running (to avoid double starts)."""
+    job = current(kind)
+    return job is not None and not job.finished
+
+
 def panel(kind: str, render_result: Callable[[JobStatus], None]) -> None:
     """The job area of a page: progress while running, then the result or the failure."""
     job = current(kind)

@@ -93,6 +93,17 @@ def import_prices(client: Client, params: dict[str, Any], report: Report) -> Any
     return {"summary": to_jsonable(result), "outcomes": []}
 
 
+def index(client: Client, params: dict[str, Any], report: Report) -> Any:
+    """Embed new chunks and bring the FAISS and BM25 indexes level with the database."""
+    method = _sdk(client, "build_index")
+
+    def progress(stage: str, done: float, total: float | None) -> None:
+        report(done, total, f"{stage}")
+
+    report(0, None, "loading the embedding model")
+    return method(rebuild=bool(params.get("rebuild")), progress=progress)
+
+
 def backtest(client: Client, params: dict[str, Any], report: Report) -> Any:
     method = _sdk(client, "backtest")
     return method(**_with_progress(method, dict(params), report))
@@ -107,6 +118,7 @@ TASKS: dict[str, Callable[[Client, dict[str, Any], Report], Any]] = {
     "ingest": ingest,
     "pull": pull,
     "import_prices": import_prices,
+    "index": index,
     "backtest": backtest,
     "forecast": forecast,
 }

@@ -109,7 +109,7 @@ def serve(env: dict[str, str], port: int | None = None, timeout_s: float = 90.0)
             proc.wait(timeout=15)
 
 
-DEMO_TRANSCRIPTS = ("AAPL", "MSFT", "AMZN", "NVDA", "INTC", "AMD", "GOOGL", "CSCO")
+DEMO_TRANSCRIPTS = ("IBM", "MCD", "KO", "WMT", "NKE", "DIS", "BAC", "UPS")  # well-known ECTSum companies
 
 
 def build_demo_db(client: Any, mirror: Path, n_transcripts: int = 4, news: bool = True,
@@ -127,7 +127,7 @@ def build_demo_db(client: Any, mirror: Path, n_transcripts: int = 4, news: bool 
         raise FileNotFoundError(f"no ECTSum transcripts under {mirror}")
     picked: list[Path] = []
     for ticker in DEMO_TRANSCRIPTS:
-        picked += [p for p in ects if p.name.startswith(f"{ticker}_")][:1]
+        picked += [p for p in ects if p.name.startswith(f"{ticker}_")][-1:]
     picked = (picked + [p for p in ects if p not in picked])[:n_transcripts]
     reports = []
     for path in picked:

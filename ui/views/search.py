@@ -7,7 +7,7 @@ from typing import Any
 
 import streamlit as st
 
-from fincortex.ui import charts, common, doc_view
+from fincortex.ui import charts, common, doc_view, job_view
 
 MODES = ["hybrid", "dense", "bm25"]
 STAGES = ["dense_score", "bm25_score", "fusion_score", "rerank_score"]
@@ -24,6 +24,34 @@ def _facets() -> tuple[list[str], list[str]]:
         return [], []
     rows = common.records(stats.get("by_source") or [])
     return sorted({str(r["doc_type"]) for r in rows}), sorted({str(r["source"]) for r in rows})
+
+
+def _index_box() -> None:
+    """Whether the indexes cover every chunk; if not, offer to update them in the background."""
+    if not common.has("index_status"):
+        return
+    try:
+        status = common.client().index_status()
+    except Exception as exc:  # noqa: BLE001
+        common.show_error("Reading the index status", exc)
+        return
+    active = [i for i in status.get("indexes") or [] if i.get("active")]
+    current = len(active) >= 2 and all(i.get("up_to_date") and i.get("on_disk") for i in active)
+    model = (status.get("embedding_model") or {}).get("name")
+    reranker = str(status.get("reranker") or "none")
+    with st.expander(
+        f"Index: {status.get('n_chunks', 0):,} chunks · {'up to date' if current else 'needs an update'} · "
+        f"embedder {model}", expanded=not current,
+    ):
+        if active:
+            st.dataframe(common.records(active), hide_index=True, width="stretch")
+        st.caption(f"reranker: {reranker}")
+        if not current:
+            st.warning("Some chunks are not indexed yet. A search updates the indexes first (embedding every "
+                       "new chunk, slow for large ingestions); updating them in the background avoids the wait.")
+        if st.button("Update index in the background", key="index_go", disabled=job_view.running("index")):
+            job_view.start("index", {}, label="Update the search indexes")
+        job_view.panel("index", lambda job: st.json(job.result.get("sync", job.result), expanded=False))
 
 
 def _run_search(params: dict[str, Any]) -> dict[str, Any] | None:
@@ -75,6 +103,7 @@ def _show_results(payload: dict[str, Any]) -> None:
 
 if common.require("search") and common.db_ready():
     doc_types, sources = _facets()
+    _index_box()
     with st.form("search_form"):
         query = st.text_input("Query", key="search_query", placeholder="e.g. guidance for data center revenue")
         c1, c2, c3, c4 = st.columns([1, 1, 1, 1])
