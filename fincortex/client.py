@@ -263,3 +263,18 @@ class Client:
         from fincortex.models import registry
 
         return registry.set_default(self.store, kind, name)
+
+    # -- dashboard readers (fincortex.ui) ------------------------------------------------------------
+    def chunks(self, chunk_ids) -> list[dict]:
+        """Chunks by id with their document's title/ticker/source (to show an agent's evidence)."""
+        ids = [int(i) for i in chunk_ids]
+        if not ids:
+            return []
+        with self.store.read() as conn:
+            cursor = conn.execute(
+                "SELECT c.chunk_id, c.doc_id, c.ordinal, c.text, c.page_start, c.page_end, c.available_at, "
+                "d.title, d.source, d.doc_type, d.ticker FROM chunks c JOIN documents d USING (doc_id) "
+                f"WHERE c.chunk_id IN ({', '.join('?' * len(ids))})", ids)
+            names = [d[0] for d in cursor.description]
+            found = {row[0]: dict(zip(names, row)) for row in cursor.fetchall()}
+        return [found[i] for i in ids if i in found]

@@ -104,9 +104,63 @@ def index(client: Client, params: dict[str, Any], report: Report) -> Any:
     return method(rebuild=bool(params.get("rebuild")), progress=progress)
 
 
+def _drawdowns(equity: list[float]) -> list[float]:
+    peak, out = float("-inf"), []
+    for value in equity:
+        peak = max(peak, value)
+        out.append(1 - value / peak if peak > 0 else 0.0)
+    return out
+
+
+def backtest_view(rep: Any) -> dict[str, Any]:
+    """A BacktestReport as the Trading page draws it: metrics, curves, fills and decisions with evidence."""
+    result = rep.result
+    curves, fills, decisions = {}, [], []
+    for agent, trace in result.traces.items():
+        curves[agent] = [
+            {"ts": ts, "equity": eq, "drawdown": dd, "cash": cash, "quantity": qty}
+            for ts, eq, dd, cash, qty in zip(trace.ts, trace.equity, _drawdowns(list(trace.equity)),
+                                              trace.cash, trace.quantity)
+        ]
+        for rec in trace.decisions:
+            d = rec.decision
+            if rec.fill is not None:
+                f = rec.fill
+                fills.append({"agent": agent, "decided_at": rec.decision_ts, "filled_at": f.ts, "side": f.side,
+                              "quantity": f.quantity, "ref_price": f.ref_price, "fill_price": f.fill_price,
+                              "fee": f.fee, "notional": f.notional, "realized_pnl": f.realized_pnl})
+            view = rec.price_view
+            decisions.append({
+                "agent": agent, "decision_ts": rec.decision_ts, "action": d.action,
+                "target_weight": rec.target_weight, "order_status": rec.order_status,
+                "rationale": d.rationale, "scores": d.scores,
+                "prices_seen": {"symbol": view.symbol, "n_bars": view.n_bars, "first_ts": view.first_ts,
+                                "last_ts": view.last_ts, "max_available_at": view.max_available_at},
+                "chunks_seen": [{"chunk_id": c.chunk_id, "available_at": c.available_at, "score": c.score}
+                                for c in d.evidence.chunks],
+                "memory_seen": [{"item_id": m.item_id, "available_at": m.available_at} for m in d.evidence.memory],
+            })
+    return to_jsonable({
+        "run_id": rep.run_id, "config": rep.config, "metrics": rep.metrics, "wall_s": rep.wall_s,
+        "leakage": rep.leakage.as_dict() if hasattr(rep.leakage, "as_dict") else rep.leakage,
+        "curves": curves, "fills": fills, "decisions": decisions,
+    })
+
+
 def backtest(client: Client, params: dict[str, Any], report: Report) -> Any:
+    """One simulation (or one per seed); the reporter sees each simulated day."""
     method = _sdk(client, "backtest")
-    return method(**_with_progress(method, dict(params), report))
+    params = dict(params)
+    symbol, start, end = params.pop("symbol"), params.pop("start"), params.pop("end")
+    agents = tuple(params.pop("agents", ("buyhold",)))
+
+    def progress(done: int, total: int) -> None:
+        report(done, total, f"simulated day {done}/{total}")
+
+    report(0, None, f"loading {symbol} bars and the agents")
+    out = method(symbol, start, end, agents, progress=progress, **params)
+    runs = out if isinstance(out, list) else [out]
+    return {"runs": [backtest_view(r) for r in runs]}
 
 
 def forecast(client: Client, params: dict[str, Any], report: Report) -> Any:
