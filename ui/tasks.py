@@ -163,6 +163,37 @@ def backtest(client: Client, params: dict[str, Any], report: Report) -> Any:
     return {"runs": [backtest_view(r) for r in runs]}
 
 
+def merge(client: Client, params: dict[str, Any], report: Report) -> Any:
+    """Merge from a saved YAML recipe; the SDK validates, merges, writes the lineage card, registers."""
+    method = _sdk(client, "merge")
+    report(0, None, "validating the recipe, then merging")
+    result = method(params["recipe"], overwrite=bool(params.get("overwrite")), quiet=True)
+    return {"summary": to_jsonable(result)}
+
+
+def tune_cpt(client: Client, params: dict[str, Any], report: Report) -> Any:
+    """Continual pretraining on ingested chunks (CPTConfig fields in params)."""
+    method = _sdk(client, "tune_cpt")
+    report(0, params.get("max_steps"), f"continual pretraining of {params.get('base', 'local')}")
+    result = method(**params)
+    return {"summary": result.to_dict() if hasattr(result, "to_dict") else to_jsonable(result)}
+
+
+def evaluate_lm(client: Client, params: dict[str, Any], report: Report) -> Any:
+    """Held-out financial perplexity and chat retention of models against a reference."""
+    method = _sdk(client, "evaluate_lm")
+    steps: list[str] = []
+
+    def progress(message: str) -> None:
+        steps.append(message)
+        report(len(steps), None, message)
+
+    rows = method(params["models"], reference=params.get("reference", "local"),
+                  sources=params.get("sources") or None, n_chunks=int(params.get("n_chunks", 64)),
+                  progress=progress)
+    return {"rows": [r.to_dict() if hasattr(r, "to_dict") else to_jsonable(r) for r in rows]}
+
+
 def forecast(client: Client, params: dict[str, Any], report: Report) -> Any:
     method = _sdk(client, "forecast")
     return method(**_with_progress(method, dict(params), report))
@@ -174,5 +205,8 @@ TASKS: dict[str, Callable[[Client, dict[str, Any], Report], Any]] = {
     "import_prices": import_prices,
     "index": index,
     "backtest": backtest,
+    "merge": merge,
+    "tune_cpt": tune_cpt,
+    "evaluate_lm": evaluate_lm,
     "forecast": forecast,
 }
