@@ -114,8 +114,7 @@ def prepare_store(settings: Settings, folder: Path, size: int) -> tuple[Store, d
             conn.execute("""INSERT INTO chunk_embeddings SELECT e.* FROM other.chunk_embeddings e
                             JOIN chunks c ON c.chunk_id = e.chunk_id ON CONFLICT DO NOTHING""")
             copied += conn.execute("SELECT count(*) FROM chunk_embeddings").fetchall()[0][0] - before
-        with store.write() as conn:
-            conn.execute("DETACH other")
+        # (the attachment ends with this short-lived connection)
     embedder = service.get_embedder(settings.embedding_model)
     start = time.perf_counter()
     embedded = embedding_cache.ensure_embeddings(

@@ -37,7 +37,7 @@ def compute_metrics(qrels: dict[str, dict[str, int]], run: dict[str, dict[str, f
 
 
 def eval_store_path(cache_dir: Path, dataset: BeirDataset) -> Path:
-    return Path(cache_dir) / "beir" / f"{dataset.name}-{dataset.corpus_sha256[:16]}.duckdb"
+    return Path(cache_dir) / "beir" / f"corpus-{dataset.corpus_sha256[:16]}.duckdb"  # same corpus, same store
 
 
 def evaluate_beir(
