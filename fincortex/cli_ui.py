@@ -39,6 +39,8 @@ def streamlit_command(port: int, host: str) -> list[str]:
         "none",
         "--browser.gatherUsageStats",
         "false",
+        "--client.toolbarMode",
+        "viewer",  # no "Deploy" button: this is an app, not a Streamlit dev session
     ]
 
 

@@ -45,13 +45,15 @@ def equity_figure(curves: Mapping[str, Sequence[Mapping[str, Any]]], title: str 
         rows=2, cols=1, shared_xaxes=True, row_heights=[0.65, 0.35], vertical_spacing=0.05,
         subplot_titles=("equity", "drawdown"),
     )
-    for agent, points in curves.items():
+    palette = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"]
+    for i, (agent, points) in enumerate(curves.items()):
         ts = [p["ts"] for p in points]
-        dash = "dash" if "buy" in agent and "hold" in agent else None
-        fig.add_trace(go.Scatter(x=ts, y=[p["equity"] for p in points], name=agent, line=dict(dash=dash),
+        benchmark = "buy" in agent and "hold" in agent
+        line = dict(dash="dash" if benchmark else None, color="#555555" if benchmark else palette[i % len(palette)])
+        fig.add_trace(go.Scatter(x=ts, y=[p["equity"] for p in points], name=agent, line=line,
                                  legendgroup=agent), row=1, col=1)
         fig.add_trace(go.Scatter(x=ts, y=[-100 * (p.get("drawdown") or 0) for p in points], name=agent,
-                                 line=dict(dash=dash), legendgroup=agent, showlegend=False), row=2, col=1)
+                                 line=line, legendgroup=agent, showlegend=False), row=2, col=1)
     fig.update_yaxes(title_text="equity", row=1, col=1)
     fig.update_yaxes(title_text="drawdown %", row=2, col=1)
     fig.update_layout(height=560, margin=dict(l=10, r=10, t=40, b=10), title=title, hovermode="x unified")
@@ -94,10 +96,12 @@ def reliability_bins(probs: Sequence[float], outcomes: Sequence[int], n_bins: in
 
 
 def scores_figure(hits: Sequence[Mapping[str, Any]], stages: Sequence[str]) -> go.Figure:
-    """Per-stage scores of each hit (grouped bars), so an analyst sees which stage ranked it."""
-    fig = go.Figure()
-    labels = [f"#{i + 1}" for i in range(len(hits))]
-    for stage in stages:
-        fig.add_trace(go.Bar(x=labels, y=[h.get(stage) for h in hits], name=stage))
-    fig.update_layout(barmode="group", height=300, margin=dict(l=10, r=10, t=30, b=10), title="per-stage scores")
+    """Each stage's score of each hit, one panel per stage: the stages' scales differ (cosine, BM25, RRF)."""
+    labels = [f"#{h.get('rank', i + 1)}" for i, h in enumerate(hits)]
+    fig = make_subplots(rows=1, cols=len(stages), subplot_titles=[s.replace("_", " ") for s in stages],
+                        horizontal_spacing=0.06)
+    for col, stage in enumerate(stages, start=1):
+        fig.add_trace(go.Bar(x=labels, y=[h.get(stage) for h in hits], name=stage, showlegend=False), row=1, col=col)
+    fig.update_xaxes(type="category")
+    fig.update_layout(height=260, margin=dict(l=10, r=10, t=40, b=10))
     return fig

@@ -180,7 +180,10 @@ def show_run(run: dict[str, Any]) -> None:
     st.plotly_chart(charts.equity_figure(run.get("curves") or {}, title="Equity and drawdown"),
                     key=f"equity_{run['run_id']}")
     st.markdown("**Metrics** (Sharpe interval: 95% bootstrap)")
-    st.dataframe(_metrics_table(metrics), hide_index=True, width="stretch")
+    percent = st.column_config.NumberColumn(format="percent")
+    st.dataframe(_metrics_table(metrics), hide_index=True, width="stretch",
+                 column_config={c: percent for c in ("cumulative_return", "annualised_return", "max_drawdown",
+                                                     "volatility", "win_rate", "excess_return_vs_buyhold")})
     st.plotly_chart(_sharpe_ci_figure(metrics), key=f"sharpe_{run['run_id']}")
     tab_fills, tab_dec = st.tabs(["Orders filled", "Decisions and evidence"])
     with tab_fills:
