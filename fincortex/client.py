@@ -278,3 +278,50 @@ class Client:
             names = [d[0] for d in cursor.description]
             found = {row[0]: dict(zip(names, row)) for row in cursor.fetchall()}
         return [found[i] for i in ids if i in found]
+
+    # -- agents: analyst and forecaster (fincortex.agents.analyst_graph, .forecast_eval) ----------------
+    def ask(self, question: str, as_of=None, tickers=None, *, thread_id: str | None = None, model: str | None = None,
+            on_step=None, **config):
+        """Answer from retrieved chunks with checked citations (AnalystAnswer). `thread_id` resumes a
+        conversation; as_of (default now) bounds every search; config: AnalystConfig fields."""
+        from fincortex.agents.analyst_graph import AnalystConfig, ask_question
+
+        return ask_question(self.settings, self.store, question, as_of=as_of, tickers=tickers, thread_id=thread_id,
+                            config=AnalystConfig(model=model, **config), on_step=on_step)
+
+    def forecast(self, questions, resolutions, *, limit: int | None = None, sources=None, models=None,
+                 calibration: str | None = "platt", no_retrieval_baseline: bool = True, json_out=None, plot=None,
+                 progress=None, cpu_threads: int | None = None, **config):
+        """Forecast a ForecastBench round (question + resolution files) and score it against the baselines;
+        returns an EvalReport (also stored in DuckDB). config: ForecastConfig fields (samples, retrieval, ...)."""
+        from fincortex.agents.forecast_eval import EvalOptions, evaluate
+        from fincortex.agents.forecaster_graph import ForecastConfig
+
+        if models:
+            config["models"] = (models,) if isinstance(models, str) else tuple(models)
+        else:
+            config.setdefault("models", (self.settings.llm or "local",))
+        options = EvalOptions(limit=limit, sources=tuple(sources) if sources else None, calibration=calibration,
+                              no_retrieval_baseline=no_retrieval_baseline, cpu_threads=cpu_threads)
+        return evaluate(self.settings, self.store, questions, resolutions, ForecastConfig(**config), options,
+                        json_out=json_out, plot=plot, progress=progress)
+
+    def forecast_question(self, question, *, models=None, calibration_id: str | None = None, **config):
+        """Forecast one ForecastQuestion (agents.forecastbench) with the agent; returns a ForecastResult."""
+        from fincortex.agents import calibration as calib
+        from fincortex.agents.forecaster_graph import ForecastConfig, Forecaster
+        from fincortex.models.llm import get_chat_model
+        from fincortex.retrieval import service
+
+        specs = (models,) if isinstance(models, str) else tuple(models or (self.settings.llm or "local",))
+        cfg = ForecastConfig(models=specs, **config)
+        chats = {spec: get_chat_model(self.settings, spec) for spec in specs}
+        search_fn = (lambda query, **kw: service.search(self.store, self.settings, query, **kw)) if cfg.retrieval else None
+        calibrator = calib.load(self.store, calibration_id) if calibration_id else None
+        return Forecaster(chats, search_fn, cfg, self.store).forecast(question, calibrator)
+
+    def agent_audit(self, run_id: str) -> dict:
+        """Re-check an agent run's recorded chunks against the chunks table and its as_of."""
+        from fincortex.agents.agent_runs import audit_run
+
+        return audit_run(self.store, run_id)
