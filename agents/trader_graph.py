@@ -50,6 +50,8 @@ class TraderConfig:
     size_by: str = "llm"  # llm (second constrained choice) | fixed (always 'medium')
     memory_k: int = 2
     memory_from: str | None = None  # run_id whose stored memory seeds this run
+    decide_every: int = 1  # consult the LLM every N steps (HOLD between); risk checks still run daily
+    cpu_threads: int | None = None  # torch CPU threads for a local model; 1 is far faster on a busy machine
 
     def __post_init__(self) -> None:
         checks = {"news": ("recent", "search", "none"), "sentiment": ("classifier", "llm", "none"),
@@ -57,6 +59,8 @@ class TraderConfig:
         for name, allowed in checks.items():
             if getattr(self, name) not in allowed:
                 raise ValueError(f"trader {name}={getattr(self, name)!r}; choose from {', '.join(allowed)}")
+        if self.decide_every < 1:
+            raise ValueError(f"trader decide_every={self.decide_every} must be >= 1")
         if self.temperature < 0:
             raise ValueError(f"trader temperature={self.temperature} must be >= 0")
         get_profile(self.character)
@@ -80,6 +84,8 @@ class DayState(TypedDict, total=False):
     final_weight: float | None
     interventions: list[str]
     llm_calls: int
+    latest_headline: str
+    llm_day: bool
 
 
 def _pct(x: float | None) -> str:
@@ -87,16 +93,16 @@ def _pct(x: float | None) -> str:
 
 
 def market_report(symbol: str, f: MarketFeatures) -> str:
-    parts = [f"{symbol} closed at {f.last_close:,.2f}.",
-             f"Returns: 1d {_pct(f.ret_1d)}, 7d {_pct(f.ret_7d)}, 30d {_pct(f.ret_30d)}."]
+    """One compact line (the 135M default model reads ~100 prompt tokens a day, so every token counts)."""
+    parts = [f"{symbol} 1d {_pct(f.ret_1d)}, 7d {_pct(f.ret_7d)}, 30d {_pct(f.ret_30d)}"]
     if f.vol_20d is not None:
-        parts.append(f"Volatility {f.vol_20d:.0%} a year.")
+        parts.append(f"vol {f.vol_20d:.0%}")
     if f.sma_20 is not None and f.sma_50 is not None:
-        trend = "up" if f.sma_20 > f.sma_50 else "down"
-        parts.append(f"Price {_pct(f.last_close / f.sma_20 - 1)} vs 20-day average; trend {trend}.")
+        parts.append(f"{_pct(f.last_close / f.sma_20 - 1)} vs 20d avg")
+        parts.append(f"trend {'up' if f.sma_20 > f.sma_50 else 'down'}")
     if f.rsi_14 is not None:
-        parts.append(f"RSI {f.rsi_14:.0f}.")
-    return " ".join(parts)
+        parts.append(f"RSI {f.rsi_14:.0f}")
+    return "; ".join(parts) + "."
 
 
 def sample(probs: dict[str, float], temperature: float, rng: np.random.Generator) -> str:
@@ -124,6 +130,7 @@ class LLMTrader:
     def __post_init__(self) -> None:
         self.profile: RiskProfile = get_profile(self.config.character)
         self._seen_realized = 0.0
+        self._step = 0
         self._graph = self._build_graph()
 
     # -- graph ---------------------------------------------------------------------------------
@@ -143,7 +150,9 @@ class LLMTrader:
     def decide(self, obs: Observation) -> Decision:
         if len(obs.prices) < 2:
             return Decision.hold(f"only {len(obs.prices)} bars visible")
-        state: DayState = self._graph.invoke({"obs": obs, "llm_calls": 0, "interventions": []})
+        llm_day = self._step % self.config.decide_every == 0
+        self._step += 1
+        state: DayState = self._graph.invoke({"obs": obs, "llm_calls": 0, "interventions": [], "llm_day": llm_day})
         self.llm_calls += state["llm_calls"]
         weight = state["final_weight"]
         evidence_chunks = [SeenChunk(n.chunk_id, n.available_at, n.score) for n in state["news"]]
@@ -151,7 +160,8 @@ class LLMTrader:
         scores = {"action_probs": state["action_probs"], "size_probs": state.get("size_probs", {}),
                   "llm_action": state["action"], "size": state.get("size"), "sentiment": state["sentiment"],
                   "proposed_weight": state["proposed_weight"], "interventions": state["interventions"],
-                  "features": state["features"].as_dict(), "llm_calls": state["llm_calls"]}
+                  "features": state["features"].as_dict(), "llm_calls": state["llm_calls"],
+                  "latest_headline": state.get("latest_headline")}
         rationale = " | ".join(x for x in (state["market_report"], state["news_report"], state["memory_report"]) if x)
         if weight is None or abs(weight - obs.portfolio.weight) < 1e-9:
             decision = Decision("HOLD", None, rationale, scores)
@@ -176,7 +186,7 @@ class LLMTrader:
             features = compute_features(obs.prices, obs.periods_per_year)
             self.memory.add(
                 "reflection", obs.decision_ts,
-                f"A sale realised {share:+.1%} of equity; {'the trade worked' if delta > 0 else 'a losing trade'}.",
+                f"{obs.decision_ts:%m-%d} sale realised {share:+.1%}",
                 importance=min(abs(share) * 10, 1.0), features=features.vector(), pnl=float(delta))
         return {}
 
@@ -210,14 +220,14 @@ class LLMTrader:
             sentiment = None
         tone = ("n/a" if sentiment is None else "positive" if sentiment > 0.15
                 else "negative" if sentiment < -0.15 else "neutral")
-        report = f"News ({len(items)} headlines) sentiment {tone}" + (
-            "" if sentiment is None else f" ({sentiment:+.2f})") + f"; latest: {texts[0][:90]}."
-        return {"news": items, "sentiment": sentiment, "news_report": report, "llm_calls": calls}
+        report = f"News {tone}" + ("" if sentiment is None else f" ({sentiment:+.2f}") + f", {len(items)} headlines)."
+        return {"news": items, "sentiment": sentiment, "news_report": report, "llm_calls": calls,
+                "latest_headline": texts[0]}
 
     def recall(self, state: DayState) -> DayState:
         obs = state["obs"]
         picked = self.memory.recall(obs.decision_ts, state["features"].vector(), self.config.memory_k)
-        report = ("Memory: " + " ".join(m.text for m in picked)) if picked else ""
+        report = ("Memory: " + "; ".join(m.text for m in picked) + ".") if picked else ""
         return {"memories": picked, "memory_report": report}
 
     def _feasible(self, obs: Observation) -> list[str]:
@@ -234,9 +244,10 @@ class LLMTrader:
         obs = state["obs"]
         book = obs.portfolio
         choices = self._feasible(obs)
-        holding = f"You hold {book.weight:.0%} of equity in {obs.prices.symbol}"
-        if book.quantity:
-            holding += f" ({_pct(book.unrealized_return)} unrealised)"
+        if not state["llm_day"]:  # between LLM decision days the trader holds; the risk manager still acts
+            return {"choices": choices, "action_probs": {}, "action": "HOLD", "size": None, "size_probs": {},
+                    "proposed_weight": None}
+        holding = f"You hold {book.weight:.0%}" + (f" ({_pct(book.unrealized_return)})" if book.quantity else "")
         context = " ".join(x for x in (state["market_report"], state["news_report"], state["memory_report"]) if x)
         system = {"role": "system", "content": self.profile.persona + " Answer with one word."}
         user = {"role": "user", "content": f"{context} {holding}. {' or '.join(choices)}?"}
@@ -268,11 +279,11 @@ class LLMTrader:
     def remember(self, state: DayState) -> DayState:
         obs, f = state["obs"], state["features"]
         did = state["action"] if state["final_weight"] is None else (
-            f"{state['action']} -> target {state['final_weight']:.0%}")
+            f"{state['action']}->{state['final_weight']:.0%}")
         importance = observation_importance(f.ret_1d, f.vol_20d, obs.periods_per_year)
         layer = "long" if importance > 0.76 else "short"  # beyond ~2 daily sigmas: a day to remember
         self.memory.add(layer, obs.decision_ts,
-                        f"{obs.decision_ts:%Y-%m-%d}: 1d {_pct(f.ret_1d)}, 7d {_pct(f.ret_7d)}; I chose {did}.",
+                        f"{obs.decision_ts:%m-%d} 1d {_pct(f.ret_1d)}, {did}",
                         importance, f.vector())
         return {}
 
@@ -283,6 +294,10 @@ def build_llm_trader(settings: Settings, store: Store, backtest_config: Any) -> 
     from fincortex.models.llm import get_chat_model
 
     cfg = TraderConfig(**backtest_config.llm)
+    if cfg.cpu_threads:
+        import torch
+
+        torch.set_num_threads(int(cfg.cpu_threads))
     chat = get_chat_model(settings, cfg.model, temperature=0.0, seed=int(backtest_config.seed))
     start, end = to_datetime(backtest_config.start), to_datetime(backtest_config.end)
     source: NewsSource | None = None

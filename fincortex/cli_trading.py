@@ -35,6 +35,9 @@ def register(app: typer.Typer) -> None:
         temperature: Annotated[float, typer.Option("--temperature", help="LLM trader: 0 = most likely choice, > 0 samples (seeded).")] = 0.0,
         news: Annotated[str, typer.Option("--news", help="LLM trader's news: recent | search | none.")] = "recent",
         sentiment: Annotated[str, typer.Option("--sentiment", help="classifier (PhraseBank) | llm | none.")] = "classifier",
+        size: Annotated[str, typer.Option("--size", help="LLM trader's size: llm (second constrained choice) | fixed (medium step, one LLM call a day).")] = "llm",
+        llm_every: Annotated[int, typer.Option("--llm-every", help="LLM trader: consult the model every N days (HOLD between; risk checks daily).")] = 1,
+        threads: Annotated[Optional[int], typer.Option("--threads", help="LLM trader: torch CPU threads (1 is fastest on a busy machine).")] = None,
         json_out: Annotated[Optional[Path], typer.Option("--json", help="Write the report(s) as JSON here.")] = None,
         plot: Annotated[Optional[Path], typer.Option("--plot", help="Write equity + drawdown PNG here (first seed).")] = None,
         db: DbOption = None,
@@ -50,7 +53,7 @@ def register(app: typer.Typer) -> None:
 
         client = make_client(db, mirror)
         llm_cfg = {"character": character, "model": llm, "temperature": temperature, "news": news,
-                   "sentiment": sentiment}
+                   "sentiment": sentiment, "cpu_threads": threads, "size_by": size, "decide_every": llm_every}
         try:
             seed_list = [int(s) for s in seeds.split(",")] if seeds else [seed]
             config = BacktestConfig(symbol.upper(), start, end, _agents(agent), fees_bps, slippage_bps, cash, seed_list[0],
