@@ -30,7 +30,7 @@ WEAK_SUPPORT = 0.2
 
 @dataclass
 class CitationReport:
-    sentences: list[dict] = field(default_factory=list)  # {text, cited: [chunk ids], status}
+    sentences: list[dict] = field(default_factory=list)  # {text, rendered, cited: [chunk ids], status}
     citations: list[dict] = field(default_factory=list)  # distinct ok citations with their passage
     flags: list[dict] = field(default_factory=list)
 
@@ -65,19 +65,25 @@ def check_citations(answer: str, passages: list[dict], retrieved_ids: set[int],
     seen_ok: set[int] = set()
     for sentence in split_sentences(answer):
         cited_ok: list[int] = []
-        for match in CITATION.finditer(sentence):
+
+        def resolve(match: re.Match) -> str:
+            kept = []
             for item in re.split(r"[,;]", match.group(1)):
                 number = int(re.sub(r"\D", "", item))
                 is_chunk_form = "chunk" in item.lower()
                 if not is_chunk_form and number in by_ref:
-                    cited_ok.append(int(by_ref[number]["chunk_id"]))
+                    kept.append(int(by_ref[number]["chunk_id"]))
                 elif number in retrieved:
-                    cited_ok.append(number)
+                    kept.append(number)
                 else:
                     kind = "not_retrieved" if number in existing else "unknown"
                     report.flags.append({"kind": kind, "citation": match.group(0), "sentence": sentence,
                                          "detail": ("chunk exists but was not retrieved in this turn"
                                                     if kind == "not_retrieved" else "no such passage or chunk")})
+            cited_ok.extend(kept)
+            return "".join(f"[chunk {cid}]" for cid in dict.fromkeys(kept))
+
+        rendered = re.sub(r"\s+([.,;:!?])", r"\1", re.sub(r"\s{2,}", " ", CITATION.sub(resolve, sentence))).strip()
         text = CITATION.sub("", sentence).strip()
         if not text and report.sentences:  # a citation on its own line belongs to the sentence before it
             last = report.sentences[-1]
@@ -85,6 +91,7 @@ def check_citations(answer: str, passages: list[dict], retrieved_ids: set[int],
                 last["status"] = "cited"
                 report.flags = [f for f in report.flags if not (f["kind"] == "uncited" and f["sentence"] == last["text"])]
             last["cited"] = list(dict.fromkeys(last["cited"] + cited_ok))
+            last["rendered"] = (last["rendered"] + " " + rendered).strip()
             _add_citations(report, cited_ok, by_chunk, seen_ok)
             continue
         words = content_words(text)
@@ -98,7 +105,8 @@ def check_citations(answer: str, passages: list[dict], retrieved_ids: set[int],
                 status = "weak_support"
                 report.flags.append({"kind": "weak_support", "sentence": text,
                                      "detail": f"shares {overlap:.0%} of its content words with the cited text"})
-        report.sentences.append({"text": text, "cited": list(dict.fromkeys(cited_ok)), "status": status})
+        report.sentences.append({"text": text, "rendered": rendered, "cited": list(dict.fromkeys(cited_ok)),
+                                 "status": status})
         _add_citations(report, cited_ok, by_chunk, seen_ok)
     return report
 
@@ -118,11 +126,5 @@ def _passage_text(chunk_id: int, by_chunk: dict[int, dict]) -> str:
 
 
 def render_answer(check: dict[str, Any]) -> str:
-    """Sentences joined back, each followed by its valid citations as [chunk <id>]; invalid ones dropped."""
-    parts = []
-    for s in check["sentences"]:
-        if not s["text"]:
-            continue
-        cites = "".join(f" [chunk {cid}]" for cid in s["cited"])
-        parts.append(s["text"] + cites)
-    return " ".join(parts).strip()
+    """The answer with valid citations rewritten in place as [chunk <id>] and invalid ones removed."""
+    return " ".join(s["rendered"] for s in check["sentences"] if s["rendered"]).strip()

@@ -6,7 +6,7 @@ Why: the default chat model reads a few hundred tokens well and a few thousand b
 2. cluster by document: at most `per_doc` chunks from one document, so one long filing cannot crowd
    out the rest;
 3. strip: split each kept chunk into sentences / table rows and keep, in their original order, those
-   sharing the most terms with the question, up to `max_chars` (the best one is always kept).
+   sharing terms with the question, most first, up to `max_chars` (the best one is always kept).
 Deterministic and model-free, so the same hits always give the same passages.
 """
 
@@ -47,8 +47,8 @@ def strip_to_question(question: str, text: str, max_chars: int) -> str:
     used = 0
     for i in scored:
         cost = len(pieces[i]) + 1
-        if keep and used + cost > max_chars:
-            continue
+        if keep and (used + cost > max_chars or not q & content_words(pieces[i])):
+            continue  # over budget, or shares no term with the question
         keep.append(i)
         used += cost
     kept = " ".join(pieces[i] for i in sorted(keep))

@@ -280,6 +280,8 @@ def _node(node: ast.AST) -> float:
             value = _BINARY[type(node.op)](left, right)
         except ZeroDivisionError as exc:
             raise ToolError("division by zero") from exc
+        except OverflowError as exc:
+            raise ToolError(f"overflow: {exc}") from exc
         if abs(value) > MAX_MAGNITUDE:
             raise ToolError(f"result magnitude above {MAX_MAGNITUDE:g}")
         return value
@@ -287,8 +289,11 @@ def _node(node: ast.AST) -> float:
             and not node.keywords and node.args):
         args = [_node(a) for a in node.args]
         try:
-            return _FUNCTIONS[node.func.id](*args)
-        except (ValueError, TypeError) as exc:
+            value = _FUNCTIONS[node.func.id](*args)
+        except (ValueError, TypeError, OverflowError) as exc:
             raise ToolError(f"{node.func.id}{tuple(args)}: {exc}") from exc
+        if abs(value) > MAX_MAGNITUDE:
+            raise ToolError(f"result magnitude above {MAX_MAGNITUDE:g}")
+        return value
     raise ToolError(f"calculator refuses {ast.dump(node)[:80]}: only numbers, + - * / // % ** and "
                     f"{', '.join(sorted(_FUNCTIONS))} are allowed")
