@@ -1,6 +1,7 @@
 """A small news-sentiment classifier trained on Financial PhraseBank: the cheap path of the news analyst.
 
-TF-IDF (word 1-2 grams) + logistic regression from scikit-learn: trains in seconds on CPU, scores a
+TF-IDF (word 1-2 grams) + logistic regression fitted by SGD (scikit-learn; lbfgs took a minute on a busy
+2-core machine, SGD 0.2 s at the same ~0.79 held-out accuracy): trains in a second on CPU, scores a
 day's headlines in microseconds, so a 730-day backtest spends no LLM calls on sentiment. Trained once
 on a seeded 80% split (the held-out 20% accuracy is stored beside it) and kept under
 `models_dir/phrasebank-sentiment/`. PhraseBank is CC BY-NC-SA: the weights inherit that license.
@@ -20,6 +21,7 @@ from fincortex.config import Settings
 DATASET = "phrasebank"
 RELPATH = "sentiment/financial_phrasebank_all_data.csv"
 LABELS = ("negative", "neutral", "positive")
+METHOD = "tfidf(1-2gram) + logistic regression (SGD log-loss), seeded 80/20 split"
 
 
 class SentimentUnavailable(RuntimeError):
@@ -70,7 +72,7 @@ class SentimentModel:
 
 def train(texts: list[str], labels: list[str], seed: int = 0) -> SentimentModel:
     from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
+    from sklearn.linear_model import SGDClassifier
     from sklearn.metrics import accuracy_score, f1_score
     from sklearn.model_selection import train_test_split
     from sklearn.pipeline import make_pipeline
@@ -78,7 +80,8 @@ def train(texts: list[str], labels: list[str], seed: int = 0) -> SentimentModel:
     x_tr, x_te, y_tr, y_te = train_test_split(texts, labels, test_size=0.2, random_state=seed, stratify=labels)
     pipe = make_pipeline(
         TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1),
-        LogisticRegression(C=10.0, max_iter=2000, class_weight="balanced"),
+        SGDClassifier(loss="log_loss", alpha=1e-5, max_iter=50, tol=1e-4, class_weight="balanced",
+                      random_state=seed),
     )
     pipe.fit(x_tr, y_tr)
     pred = pipe.predict(x_te)
@@ -89,8 +92,8 @@ def train(texts: list[str], labels: list[str], seed: int = 0) -> SentimentModel:
 def load_or_train(settings: Settings) -> SentimentModel:
     folder = settings.models_dir / "phrasebank-sentiment"
     model_file, card_file = folder / "model.pkl", folder / "card.json"
-    if model_file.is_file() and card_file.is_file():
-        card = json.loads(card_file.read_text())
+    card = json.loads(card_file.read_text()) if card_file.is_file() else {}
+    if model_file.is_file() and card.get("method") == METHOD:
         with open(model_file, "rb") as fh:
             return SentimentModel(pickle.load(fh), card["accuracy"], card["macro_f1"], card["n_train"])
     model = train(*read_phrasebank(phrasebank_path(settings)))
@@ -99,6 +102,6 @@ def load_or_train(settings: Settings) -> SentimentModel:
         pickle.dump(model.pipeline, fh)
     card_file.write_text(json.dumps({
         "dataset": "Financial PhraseBank (Malo et al.), all-agree..50% agree merged", "license": "CC BY-NC-SA 3.0",
-        "method": "tfidf(1-2gram) + logistic regression, seeded 80/20 split",
+        "method": METHOD,
         "accuracy": model.accuracy, "macro_f1": model.macro_f1, "n_train": model.n_train}, indent=1))
     return model

@@ -142,7 +142,7 @@ def test_market_report_is_short(tmp_path):
 
     m = MarketData.load(client.store, "TEST", "2020-03-10", "2020-03-11")
     text = market_report("TEST", compute_features(m.history(datetime(2020, 3, 10))))
-    assert text.startswith("TEST closed at") and "RSI" in text and len(text) < 260
+    assert text.startswith("TEST 1d ") and "RSI" in text and "trend" in text and len(text) < 120
 
 
 MIRROR = Path(__file__).resolve().parents[2] / "shared" / "data"
