@@ -70,14 +70,15 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(3) from None
         for report in reports:
             table = Table(title=f"{report.run_id}  {config.symbol} {start}..{end}  seed {report.config.seed}  "
-                                f"fees {fees_bps:g} bps  slippage {slippage_bps:g} bps  ({report.wall_s:.1f} s)")
-            for col in ("agent", "return", "ann. return", "vol", "Sharpe [95% CI]", "Sortino", "max DD", "Calmar",
-                        "win rate", "trades", "turnover", "exposure", "vs buy&hold"):
-                table.add_column(col, justify="right" if col != "agent" else "left")
+                                f"fees {fees_bps:g} bps  slippage {slippage_bps:g} bps  ({report.wall_s:.1f} s)",
+                          caption="annualised figures, all metrics in the --json report and in DuckDB")
+            for col in ("agent", "return", "Sharpe [95% CI]", "Sortino", "max DD", "win", "trades", "expo.",
+                        "vs B&H"):
+                table.add_column(col, justify="right" if col != "agent" else "left", no_wrap=True)
             for name, m in report.metrics.items():
-                table.add_row(name, _p(m["cumulative_return"]), _p(m["annualised_return"]), _p(m["volatility"]),
-                              _sharpe(m), _f(m["sortino"]), _p(m["max_drawdown"]), _f(m["calmar"]), _p(m["win_rate"]),
-                              str(m["n_trades"]), _f(m["turnover"]), _p(m["exposure"]), _p(m["excess_return_vs_buyhold"]))
+                table.add_row(name, _p(m["cumulative_return"]), _sharpe(m), _f(m["sortino"]), _p(m["max_drawdown"]),
+                              _p(m["win_rate"]), str(m["n_trades"]), _p(m["exposure"]),
+                              _p(m["excess_return_vs_buyhold"]))
             console.print(table)
             console.print(report.leakage.summary())
         if len(reports) > 1:
