@@ -86,3 +86,17 @@ def test_cpt_without_data_or_model_fails_clearly(settings, tiny_dir, tmp_path):
         run_cpt(CPTConfig(base=str(tmp_path / "nope"), name="y"), settings)
     with pytest.raises(CPTError, match="seq_len"):
         run_cpt(CPTConfig(base=str(tiny_dir), seq_len=0), settings)
+
+
+def test_train_top_layers_moves_only_the_top_blocks(settings, tiny_dir):
+    from safetensors.torch import load_file
+
+    store = Store(settings.db_path)
+    insert_docs(store)
+    res = run_cpt(CPTConfig(base=str(tiny_dir), name="tiny-top1", seq_len=32, max_steps=3, learning_rate=1e-2,
+                            train_top_layers=1), settings, store)
+    before, after = load_file(tiny_dir / "model.safetensors"), load_file(res.path / "model.safetensors")
+    changed = {k for k in before if not (before[k] == after[k]).all()}
+    assert changed and all(k.startswith(("model.layers.1.", "model.norm.")) for k in changed), changed
+    with pytest.raises(CPTError, match="only 2 blocks"):
+        run_cpt(CPTConfig(base=str(tiny_dir), name="tiny-top9", train_top_layers=9, overwrite=True), settings, store)
