@@ -105,6 +105,11 @@ def db_ready() -> bool:
     return False
 
 
+# Streamlit's date picker defaults to a window of ten years around its value; filings and prices go back
+# further, so every date picker gets this floor explicitly.
+EARLIEST_DATE = dt.date(1990, 1, 1)
+
+
 def as_of_to_datetime(day: dt.date | None) -> dt.datetime | None:
     """An as-of date means 'everything public by the end of that day' (naive UTC)."""
     if day is None:

@@ -164,3 +164,17 @@ def ui_env(home: Path, db: Path | None = None, mirror: Path | None = None) -> di
         "HF_HUB_OFFLINE": "1",
         "TRANSFORMERS_OFFLINE": "1",
     }
+
+
+def share_default_chat_model(settings: Any) -> Path:
+    """Point <home>/models at the checkout's converted SmolLM2 (converted once, like the models tests do),
+    so a test home does not convert and write the GGUF again."""
+    from fincortex.config import PROJECT_ROOT
+    from fincortex.models.default_llm import default_model_dir, ensure_default_chat_model
+
+    shared = ensure_default_chat_model(PROJECT_ROOT / "data" / "models")
+    target = default_model_dir(settings.models_dir)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if not target.exists():
+        target.symlink_to(shared, target_is_directory=True)
+    return target

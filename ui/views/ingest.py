@@ -49,7 +49,8 @@ def _metadata(prefix: str) -> dict[str, Any] | None:
     ticker = cols[1].text_input("Ticker (optional)", key=f"{prefix}_ticker").strip().upper()
     source = cols[2].text_input("Source (optional)", key=f"{prefix}_source").strip()
     published = cols[3].date_input(
-        "Published on (optional)", value=None, key=f"{prefix}_published", max_value=dt.date.today()
+        "Published on (optional)", value=None, key=f"{prefix}_published", min_value=common.EARLIEST_DATE,
+        max_value=dt.date.today(),
     )
     if ticker and not re.fullmatch(r"[A-Z0-9.\-^=]{1,15}", ticker):
         st.error(f"Ticker {ticker!r} is not a ticker symbol (letters, digits, '.', '-', up to 15).")

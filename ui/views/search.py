@@ -113,7 +113,8 @@ if common.require("search") and common.db_ready():
                              help="Needs a reranker model; without one the results say so and are not reranked.")
         use_as_of = c4.checkbox("Point in time", value=False, key="search_use_as_of")
         c5, c6, c7, c8 = st.columns(4)
-        as_of = c5.date_input("As of (end of day UTC, with Point in time)", value=dt.date.today(), key="search_as_of")
+        as_of = c5.date_input("As of (end of day UTC, with Point in time)", value=dt.date.today(),
+                              min_value=common.EARLIEST_DATE, key="search_as_of")
         tickers = c6.text_input("Tickers (comma separated)", key="search_tickers")
         types = c7.multiselect("Document types", doc_types, key="search_doc_types")
         srcs = c8.multiselect("Sources", sources, key="search_sources")
