@@ -20,6 +20,7 @@ class RiskProfile:
     stop_loss: float = 0.12  # exit when the position is this far below its average cost
     drawdown_brake: float = 0.25  # equity drawdown from peak that engages the brake
     brake_position: float = 0.25  # |weight| cap while the brake is engaged
+    drift_band: float = 0.05  # a held book is trimmed only when it drifts this far past a cap (no daily churn)
     size_steps: dict[str, float] = field(
         default_factory=lambda: {"small": 0.25, "medium": 0.5, "large": 1.0})  # share of max_position
 
@@ -76,7 +77,7 @@ def apply_risk(
         notes.append(f"drawdown brake: {book.drawdown:.1%} from peak, exposure capped at {cap:.0%}")
     floor = -cap if allow_short else 0.0
     if target is None:
-        if book.weight > cap + 1e-9 or book.weight < floor - 1e-9:  # the held book breaks a limit
+        if book.weight > cap + profile.drift_band or book.weight < floor - profile.drift_band:
             target = min(max(book.weight, floor), cap)
             notes.append(f"position limit: weight {book.weight:.0%} trimmed to {target:.0%}")
         return RiskCheck(target, tuple(notes))

@@ -98,6 +98,8 @@ def test_risk_manager_limits_stop_loss_and_brake():
     assert braked.weight == 0.25 and "drawdown brake" in braked.interventions[0]
     trimmed = apply_risk(bal, None, _book(weight=0.9, equity=700, peak=1000, avg_cost=95), 100.0)
     assert trimmed.weight == 0.25
+    drifted = apply_risk(bal, None, _book(weight=0.28, equity=700, peak=1000, avg_cost=95), 100.0)
+    assert drifted.weight is None  # within the drift band: no churn
     assert apply_risk(bal, -0.5, _book(quantity=0, avg_cost=0, weight=0), 100.0).weight == 0.0  # long-only
 
 
