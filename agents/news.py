@@ -61,11 +61,13 @@ class RecentNews:
 
 
 class SearchNews:
-    def __init__(self, search: Any, query: str, k: int = 6, doc_types: tuple[str, ...] = ("news",)) -> None:
-        self.search, self.query, self.k, self.doc_types = search, query, k, list(doc_types)
+    def __init__(
+        self, search: Any, query: str, k: int = 6, doc_types: tuple[str, ...] = ("news",), mode: str = "hybrid",
+    ) -> None:
+        self.search, self.query, self.k, self.doc_types, self.mode = search, query, k, list(doc_types), mode
 
     def fetch(self, as_of: datetime) -> list[NewsItem]:
-        hits = self.search(self.query, k=self.k, as_of=as_of, doc_types=self.doc_types)
+        hits = self.search(self.query, k=self.k, as_of=as_of, doc_types=self.doc_types, mode=self.mode)
         return [NewsItem(int(_field(h, "chunk_id")), str(_field(h, "text")), _field(h, "available_at"),
                          _field(h, "score", None)) for h in hits]
 

@@ -307,9 +307,11 @@ def build_llm_trader(settings: Settings, store: Store, backtest_config: Any) -> 
         from fincortex.client import Client
 
         client = Client(settings=settings)
-        if not hasattr(client, "search"):
-            raise RuntimeError("news='search' needs Client.search (the retrieval stack), which is not installed")
-        source = SearchNews(client.search, cfg.news_query, cfg.news_k)
+
+        def search(query, k, as_of, doc_types, mode):  # no cross-encoder per day: one search a step stays cheap
+            return client.search(query, k=k, as_of=as_of, doc_types=doc_types, mode=mode, rerank=False)
+
+        source = SearchNews(search, cfg.news_query, cfg.news_k)
     sentiment_model = None
     if cfg.sentiment == "classifier" and source is not None:
         from fincortex.agents.sentiment import load_or_train

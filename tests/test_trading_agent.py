@@ -75,13 +75,29 @@ def test_leaky_search_fails_the_run(tmp_path):
     client = make_client(tmp_path, n=80)
     insert_news(client, _news_rows())
 
-    def leaky_search(query, k, as_of, doc_types):  # a retrieval bug: ignores as_of
+    def leaky_search(query, k, as_of, doc_types, mode):  # a retrieval bug: ignores as_of
         return [{"chunk_id": 9001, "text": "PLANTED", "available_at": datetime(2030, 1, 1), "score": 1.0}]
 
     reader = NewsReader(SearchNews(leaky_search, "bitcoin", k=1))
     with pytest.raises(LeakageError, match="chunk 9001"):
         run_backtest(client.settings, client.store, BacktestConfig("TEST", "2020-02-01", "2020-02-03"),
                      strategies=[reader])
+
+
+@pytest.mark.slow  # builds a real index (embedding model): ~30 s idle, ~100 s on a busy 2-core box
+def test_search_news_through_the_retrieval_stack_is_point_in_time(tmp_path):
+    client = make_client(tmp_path, n=80)
+    insert_news(client, _news_rows())
+    client.build_index()
+    search = lambda q, k, as_of, doc_types, mode: client.search(  # noqa: E731
+        q, k=k, as_of=as_of, doc_types=doc_types, mode=mode, rerank=False)
+    reader = NewsReader(SearchNews(search, "markets crash headline", k=3, mode="bm25"))
+    report = run_backtest(client.settings, client.store, BacktestConfig("TEST", "2020-02-05", "2020-02-20"),
+                          strategies=[reader])
+    assert report.leakage.ok and report.leakage.n_chunks > 20
+    with client.store.read() as conn:
+        seen = {r[0] for r in conn.execute("SELECT chunk_id FROM decision_chunk_evidence").fetchall()}
+    assert seen and 9001 not in seen and 9002 not in seen
 
 
 def _book(quantity=10.0, avg_cost=100.0, equity=1000.0, weight=1.0, peak=1000.0):
