@@ -196,6 +196,12 @@ def validate_recipe(path: str | Path, settings: Settings, store: Store | None = 
     _check_compatible(path, refs)
 
     resolved = json.loads(json.dumps(cfg))
+    tok_src = cfg.get("tokenizer_source")
+    if isinstance(tok_src, str) and tok_src not in {"base", "union"}:
+        tok_path = refs.get(tok_src) or resolve_ref(tok_src, settings, store, path)
+        if _vocab_digest(tok_path) not in {None, *(_vocab_digest(r) for r in refs.values())}:
+            raise RecipeError(f"{path}: tokenizer_source {tok_src!r} has a vocabulary none of the models uses")
+        resolved["tokenizer_source"] = tok_path
     if resolved.get("base_model"):
         resolved["base_model"] = refs[resolved["base_model"]]
     for m in resolved.get("models") or []:

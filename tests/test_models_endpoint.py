@@ -91,6 +91,7 @@ def test_unreachable_endpoint_says_so(settings):
         llm.invoke("hello")
 
 
+@pytest.mark.slow  # loads and runs the 135M default model (tens of seconds on a busy CPU)
 def test_default_model_served_with_registered_tokenizer(settings, default_chat_dir):
     """The real default model behind the server; the registry supplies the tokenizer for chat scoring."""
     from models_support import link_default_model

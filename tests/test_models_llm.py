@@ -84,6 +84,7 @@ def test_bad_specs_and_inputs_fail_clearly(settings, tiny_dir, tmp_path):
         llm.invoke("x", temprature=0.5)
 
 
+@pytest.mark.slow  # loads and runs the 135M default model (tens of seconds on a busy CPU)
 def test_default_model_converted_once_registered_and_sensible(settings, default_chat_dir):
     from fincortex.models import registry
     from fincortex.store import Store
