@@ -46,14 +46,19 @@ def parse_endpoint(spec: str) -> tuple[str, str]:
 def resolve_local_path(settings: Settings, spec: str, store: Store | None = None) -> Path:
     """Model folder for 'local', 'local:<path>', a path or a registered name (converting the default if needed)."""
     from fincortex.models import registry
-    from fincortex.models.default_llm import ensure_default_chat_model
+    from fincortex.models.default_llm import default_model_dir, ensure_default_chat_model
 
     store = store or Store(settings.db_path, lock_timeout_s=settings.lock_timeout_s)
     if spec == "local":
         rec = registry.get_default(store, "chat")
-        if rec is not None and Path(rec.path).is_dir():
-            return Path(rec.path)
-        return ensure_default_chat_model(settings.models_dir, store)
+        if rec is None or (rec.method == "gguf-convert" and Path(rec.path) == default_model_dir(settings.models_dir)):
+            return ensure_default_chat_model(settings.models_dir, store)  # (re)converts it if missing
+        if not Path(rec.path).is_dir():
+            raise ModelSpecError(
+                f"the default chat model {rec.name!r} is registered at {rec.path}, which is missing: "
+                "restore it or pick another with `fincortex models set-default NAME`"
+            )
+        return Path(rec.path)
     if spec.startswith("local:"):
         path = Path(spec[len("local:"):]).expanduser()
         if not path.exists():

@@ -99,3 +99,19 @@ def test_default_model_converted_once_registered_and_sensible(settings, default_
     assert raw[" Paris"] > raw[" London"] + 1.0
     reply = llm.invoke("Reply with one word: what colour is the sky on a clear day?", max_tokens=24)
     assert "blue" in reply.content.lower()
+
+
+def test_missing_default_folder_is_an_error_not_a_fallback(settings, tiny_dir, tmp_path):
+    import shutil
+
+    from fincortex.models import registry
+    from fincortex.models.lineage import LineageCard, write_card
+    from fincortex.store import Store
+
+    copy = tmp_path / "gone-model"
+    shutil.copytree(tiny_dir, copy)
+    card = write_card(copy, LineageCard(name="gone", kind="chat", method="cpt", parents=[]))
+    registry.register(Store(settings.db_path), card, str(copy), make_default=True)
+    shutil.rmtree(copy)
+    with pytest.raises(ModelSpecError, match="registered at .* which is missing"):
+        get_chat_model(settings)
