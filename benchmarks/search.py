@@ -142,20 +142,22 @@ def timed_queries(fn, qs: list[str], warmup: int = 5) -> tuple[dict, list]:
     return percentiles(samples), outputs
 
 
-class _LangChainEmbeddings:
+def _langchain_embeddings(embedder):
     """The same fincortex Embedder behind LangChain's Embeddings interface."""
+    from langchain_core.embeddings import Embeddings
 
-    def __init__(self, embedder) -> None:
-        self.embedder = embedder
+    class SameEmbedder(Embeddings):
+        def embed_documents(self, texts):
+            return embedder.encode(list(texts)).tolist()
 
-    def embed_documents(self, texts):
-        return self.embedder.encode(list(texts)).tolist()
+        def embed_query(self, text):
+            return embedder.encode_query(text).tolist()
 
-    def embed_query(self, text):
-        return self.embedder.encode_query(text).tolist()
+    return SameEmbedder()
 
 
-def bench_size(settings: Settings, store: Store, size: int, qs: list[str], rerank_model: str | None) -> dict:
+def bench_size(settings: Settings, store: Store, size: int, qs: list[str], rerank_model: str | None,
+               rerank_queries: int, checkpoint) -> dict:
     embedder = service.get_embedder(settings.embedding_model)
     result: dict = {"chunks": size}
     index_dir = store.path.parent / (store.path.stem + ".indexes")
@@ -184,11 +186,12 @@ def bench_size(settings: Settings, store: Store, size: int, qs: list[str], reran
                                      "future_hits": int(sum(h.available_at > cutoff for o in outs for h in o))}
     if rerank_model:
         searcher._reranker = Reranker(rerank_model, allow_untrained_head=True)
-        stats, _ = timed_queries(lambda q: searcher.search(q, k=K, mode="hybrid", rerank=True), qs)
+        stats, _ = timed_queries(lambda q: searcher.search(q, k=K, mode="hybrid", rerank=True), qs[:rerank_queries])
         ours["hybrid_rerank"] = stats | {"rerank_top_n": searcher.options.rerank_top_n,
                                          "reranker": "MiniLM-L6 cross-encoder architecture with an untrained head: "
                                                      "latency only, the scores are not meaningful"}
     result["fincortex"] = ours
+    checkpoint(result)
 
     # -- LangChain FAISS vector store (peer) ------------------------------------------------------
     from langchain_community.docstore.in_memory import InMemoryDocstore  # noqa: F401  (peer's own store)
@@ -204,7 +207,7 @@ def bench_size(settings: Settings, store: Store, size: int, qs: list[str], reran
     gc.collect()
     rss0 = rss_mb()
     start = time.perf_counter()
-    peer = FAISS.from_embeddings(list(zip(texts, vectors.tolist())), _LangChainEmbeddings(embedder),
+    peer = FAISS.from_embeddings(list(zip(texts, vectors.tolist())), _langchain_embeddings(embedder),
                                  metadatas=metadatas, distance_strategy=DistanceStrategy.MAX_INNER_PRODUCT)
     peer_build = time.perf_counter() - start
     theirs = {"build_seconds_from_cached_vectors": round(peer_build, 2), "rss_growth_mb": round(rss_mb() - rss0, 1),
@@ -264,6 +267,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="10000,100000", help="comma-separated chunk counts")
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--no-rerank", action="store_true", help="skip the hybrid+rerank latency row")
+    parser.add_argument("--rerank-queries", type=int, default=50, help="queries timed with rerank (slow on CPU)")
     parser.add_argument("--prepare-only", action="store_true", help="build stores and embed, measure nothing")
     parser.add_argument("--gpu", action="store_true", help="GPU vs CPU faiss at 1M x 384 (needs CUDA)")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "search.json")
@@ -302,9 +306,12 @@ def main() -> None:
     rerank_model = None if args.no_rerank else str(embedder.ref.path)
     for size in sorted(sizes):
         print(f"benchmarking {size} chunks", file=sys.stderr, flush=True)
-        result["sizes"][str(size)] = bench_size(settings, stores[size], size, qs, rerank_model)
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(result, indent=2, default=str))
+        def checkpoint(partial, size=size):
+            result["sizes"][str(size)] = partial
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+            args.out.write_text(json.dumps(result, indent=2, default=str))
+
+        checkpoint(bench_size(settings, stores[size], size, qs, rerank_model, args.rerank_queries, checkpoint))
     print(json.dumps(result, indent=2, default=str))
 
 
