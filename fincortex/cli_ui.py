@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -74,8 +73,6 @@ def register(app: typer.Typer) -> None:
                 env[name] = str(Path(value).expanduser().resolve())
         cmd = streamlit_command(port, host)
         typer.echo(f"fincortex dashboard on http://{host}:{port}  (Ctrl+C stops it)")
-        try:
-            code = subprocess.call(cmd, env=env)
-        except KeyboardInterrupt:
-            code = 0
-        raise typer.Exit(code)
+        sys.stdout.flush()
+        # become the server (no wrapper process): signals and the exit status are streamlit's own
+        os.execve(cmd[0], cmd, env)

@@ -13,7 +13,7 @@ import time
 import traceback
 import uuid
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,10 +41,11 @@ class Task:
 
 
 class TaskRunner:
-    """A small thread pool with tasks addressable by id (ids live in each session's state)."""
+    """Tasks on daemon threads, addressable by id (ids live in each session's state), at most
+    `workers` running at once. Daemon threads: stopping the server must not wait for an answer."""
 
     def __init__(self, workers: int = 2) -> None:
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fincortex-ui")
+        self._slots = threading.BoundedSemaphore(workers)
         self._tasks: dict[str, Task] = {}
         self._lock = threading.Lock()
 
@@ -53,17 +54,23 @@ class TaskRunner:
         task_id = uuid.uuid4().hex[:12]
         steps: list[str] = []
 
-        def run() -> Any:
-            try:
-                return fn(steps.append)
-            except Exception:
-                traceback.print_exc()
-                raise
+        future: Future = Future()
 
-        task = Task(task_id, label, time.time(), self._pool.submit(run), steps)
+        def run() -> None:
+            with self._slots:
+                if not future.set_running_or_notify_cancel():
+                    return
+                try:
+                    future.set_result(fn(steps.append))
+                except BaseException as exc:  # noqa: BLE001 - handed to the page through the future
+                    traceback.print_exc()
+                    future.set_exception(exc)
+
+        task = Task(task_id, label, time.time(), future, steps)
         with self._lock:
             self._tasks[task_id] = task
             self._forget_old()
+        threading.Thread(target=run, name=f"fincortex-ui-{task_id}", daemon=True).start()
         return task_id
 
     def get(self, task_id: str) -> Task | None:

@@ -96,17 +96,34 @@ def serve(env: dict[str, str], port: int | None = None, timeout_s: float = 90.0)
             time.sleep(0.3)
         yield url
     finally:
-        import signal
+        _stop_group(proc)
 
+
+def _stop_group(proc: subprocess.Popen, grace_s: float = 15.0) -> None:
+    """SIGTERM the server's process group, then SIGKILL whatever is still in it after `grace_s`."""
+    import signal
+
+    def alive() -> bool:
         try:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(timeout=15)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            proc.wait(timeout=15)
+            os.killpg(proc.pid, 0)
+            return True
+        except ProcessLookupError:
+            return False
+
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        pass
+    deadline = time.monotonic() + grace_s
+    while alive() and time.monotonic() < deadline:
+        proc.poll()  # reap the leader as soon as it exits
+        time.sleep(0.2)
+    if alive():
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    proc.wait(timeout=30)
 
 
 DEMO_TRANSCRIPTS = ("IBM", "MCD", "KO", "WMT", "NKE", "DIS", "BAC", "UPS")  # well-known ECTSum companies
