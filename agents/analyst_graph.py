@@ -35,14 +35,15 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.graph.message import add_messages
 
 from fincortex.agents.agent_runs import RunRecorder
-from fincortex.agents.citations import CitationReport, check_citations, render_answer
+from fincortex.agents.citations import CitationReport, attribute_uncited, check_citations, render_answer
 from fincortex.agents.compression import compress
 from fincortex.agents.forecaster_graph import clean_query_lines
 from fincortex.agents.tools import PointInTimeSearch
 from fincortex.retrieval.filters import parse_as_of
 
-ANSWER_SYSTEM = ("You are a financial analyst. Answer the question using only the numbered passages. "
-                 "After each sentence, cite the passage numbers you used in brackets, like [1] or [2]. "
+ANSWER_SYSTEM = ("You are a financial analyst. Answer from the numbered passages only, in one or two sentences. "
+                 "End each sentence with the number of the passage it comes from in brackets. "
+                 "Example: Net income was $4.1 million in 2019 [2]. "
                  "If the passages do not contain the answer, say that they do not.")
 
 
@@ -51,7 +52,7 @@ class AnalystConfig:
     model: str | None = None  # chat model spec; None = settings.llm
     n_queries: int = 2  # model-written queries besides the question
     k: int = 8  # hits per query
-    max_passages: int = 5
+    max_passages: int = 3  # the 135M default reads a few passages well and many badly
     per_doc: int = 2
     passage_chars: int = 600
     answer_tokens: int = 160
@@ -59,6 +60,7 @@ class AnalystConfig:
     rerank: bool = True
     doc_types: tuple[str, ...] | None = None
     sources: tuple[str, ...] | None = None
+    attribute: bool = True  # let the checker cite uncited sentences whose figures a passage carries (marked)
 
     def __post_init__(self) -> None:
         if self.k < 1 or self.max_passages < 1 or self.per_doc < 1 or self.n_queries < 0:
@@ -242,13 +244,17 @@ class Analyst:
         report: CitationReport = check_citations(state["draft"], state["passages"],
                                                  retrieved_ids={h["chunk_id"] for h in state["hits"]},
                                                  chunk_exists=self.chunk_exists)
+        if self.config.attribute:
+            report = attribute_uncited(report, state["passages"])
         return {"check": report.as_dict()}
 
     def finalize(self, state: AnalystState) -> AnalystState:
         check = state["check"]
         notes = list(state.get("notes", []))
         if state["passages"] and not check["citations"]:
-            notes.append("the model's answer cites no retrieved passage: treat it as unsupported")
+            notes.append("the answer cites no retrieved passage: treat it as unsupported")
+        elif any(s["status"] == "attributed" for s in check["sentences"]):
+            notes.append("some citations were added by the citation checker, not by the model (flag 'attributed')")
         answer = render_answer(check)
         return {"answer": answer, "notes": notes, "messages": [AIMessage(answer)]}
 

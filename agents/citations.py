@@ -10,6 +10,12 @@ Only `ok` citations survive into the final answer (rewritten as "[chunk <id>]");
 removed and listed as flags. A sentence with no `ok` citation is flagged `uncited`; a cited sentence
 that shares almost no content words with what it cites is flagged `weak_support` (a cheap lexical
 check, not entailment: it catches citations pasted on unrelated text, not subtle misreadings).
+
+`attribute_uncited` (optional, on by default in the analyst) repairs what small models do most: a
+right sentence with no citation. An uncited sentence is attributed to a shown passage when every
+figure in it (at least one that is not a year) occurs in that passage, or, for a sentence without
+figures, when that passage holds >= 60% of its content words. Such citations are marked
+`attributed` (added by the checker, not by the model) in the sentence status and in the flags.
 """
 
 from __future__ import annotations
@@ -26,6 +32,8 @@ STOP = frozenset("""a an and are as at be by for from has have in is it its of o
 which with will would what how did does do than then there these those not no yes also more less""".split())
 MIN_CLAIM_WORDS = 4
 WEAK_SUPPORT = 0.2
+ATTRIBUTE_WORDS = 0.6
+NUMBER = re.compile(r"(?<![\w.])\d[\d,]*(?:\.\d+)?")
 
 
 @dataclass
@@ -123,6 +131,58 @@ def _add_citations(report: CitationReport, cited: list[int], by_chunk: dict[int,
 def _passage_text(chunk_id: int, by_chunk: dict[int, dict]) -> str:
     p = by_chunk.get(chunk_id)
     return (p.get("full_text") or p.get("text") or "") if p else ""
+
+
+def figures(text: str) -> set[str]:
+    """Numbers in a text, normalised ('1,496.5' -> '1496.5', '12.50' -> '12.5')."""
+    out = set()
+    for raw in NUMBER.findall(text or ""):
+        n = raw.replace(",", "").rstrip(".")
+        if "." in n:
+            n = n.rstrip("0").rstrip(".")
+        if n:
+            out.add(n)
+    return out
+
+
+def _is_year(n: str) -> bool:
+    return len(n) == 4 and n.isdigit() and 1900 <= int(n) <= 2100
+
+
+def attribute_uncited(report: CitationReport, passages: list[dict]) -> CitationReport:
+    """Attribute uncited sentences to the shown passage that carries their figures (see module doc)."""
+    by_chunk = {int(p["chunk_id"]): p for p in passages}
+    seen = {c["chunk_id"] for c in report.citations}
+    for sentence in report.sentences:
+        if sentence["status"] != "uncited" or not sentence["text"]:
+            continue
+        nums, words = figures(sentence["text"]), content_words(sentence["text"])
+        match, why = None, ""
+        if any(not _is_year(n) for n in nums):
+            for p in passages:  # best-ranked passage first
+                if nums <= figures(_passage_text(int(p["chunk_id"]), by_chunk)):
+                    match, why = p, f"the passage contains the figures {sorted(nums)}"
+                    break
+        elif not nums and words:
+            best = max(passages, key=lambda p: len(words & content_words(_passage_text(int(p["chunk_id"]), by_chunk))),
+                       default=None)
+            if best is not None:
+                share = len(words & content_words(_passage_text(int(best["chunk_id"]), by_chunk))) / len(words)
+                if share >= ATTRIBUTE_WORDS:
+                    match, why = best, f"the passage holds {share:.0%} of the sentence's content words"
+        if match is None:
+            continue
+        cid = int(match["chunk_id"])
+        text, tag = sentence["rendered"], f" [chunk {cid}]"
+        rendered = text[:-1] + tag + text[-1] if text[-1:] in (".", "!", "?") else text + tag
+        sentence.update(status="attributed", cited=[cid], rendered=rendered)
+        report.flags = [f for f in report.flags if not (f["kind"] == "uncited" and f["sentence"] == sentence["text"])]
+        report.flags.append({"kind": "attributed", "sentence": sentence["text"],
+                             "detail": f"the model gave no citation; the checker cited chunk {cid}: {why}"})
+        if cid not in seen:  # a chunk the model cited elsewhere stays a model citation
+            _add_citations(report, [cid], by_chunk, seen)
+            report.citations[-1]["attributed"] = True
+    return report
 
 
 def render_answer(check: dict[str, Any]) -> str:

@@ -52,13 +52,17 @@ def register(app: typer.Typer) -> None:
         if json_out:
             typer.echo(json.dumps(result.as_dict(), indent=2, default=str))
             return
-        console.print(f"\n[bold]{result.answer or '(empty answer)'}[/bold]\n")
+        from rich.markup import escape  # answers contain [chunk N]: print them literally
+
+        console.print(f"\n[bold]{escape(result.answer or '(empty answer)')}[/bold]\n")
         for c in result.citations:
-            console.print(f"  [cyan]chunk {c['chunk_id']}[/cyan]  {c['title'] or ''}  ({c['source']}, {c['available_at']})")
+            how = " (attributed by the checker)" if c.get("attributed") else ""
+            console.print(f"  [cyan]chunk {c['chunk_id']}[/cyan]  {escape(c['title'] or '')}  "
+                          f"({c['source']}, {c['available_at']}){how}")
         for f in result.flags:
-            console.print(f"  [yellow]{f['kind']}[/yellow]: {f['sentence'][:100]}  ({f['detail']})")
+            console.print(f"  [yellow]{f['kind']}[/yellow]: {escape(f['sentence'][:100])}  ({escape(f['detail'])})")
         for note in result.notes:
-            console.print(f"  [dim]note: {note}[/dim]")
+            console.print(f"  [dim]note: {escape(note)}[/dim]")
         console.print(f"[dim]as_of {result.as_of} · thread {result.thread_id} (--thread to follow up) · run {result.run_id}[/dim]")
 
     @app.command()

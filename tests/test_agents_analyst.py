@@ -161,3 +161,23 @@ def test_ask_cli_json(world, tiny_chat, monkeypatch):
     assert out["as_of"].startswith("2020-03-01 23:59") and out["thread_id"] and out["run_id"]
     bad = CliRunner().invoke(app, ["ask", "x", "--as-of", "yesterday-ish", "--db", str(store.path)])
     assert bad.exit_code == 2 and "as_of" in bad.output
+
+
+def test_uncited_sentences_are_attributed_only_when_a_passage_carries_their_figures():
+    from fincortex.agents.citations import attribute_uncited
+
+    draft = ("Revenue grew 12 percent to 5.2 billion dollars in 2019. Margin was 35 percent in 2019. "
+             "The company is doing well overall.")
+    report = attribute_uncited(check_citations(draft, PASSAGES, RETRIEVED, exists), PASSAGES)
+    assert [s["status"] for s in report.sentences] == ["attributed", "uncited", "uncited"]
+    assert report.sentences[0]["cited"] == [1001] and report.citations == [
+        {"chunk_id": 1001, "ref": 1, "title": "A", "source": "t", "available_at": "2019-12-31", "attributed": True}]
+    assert [f["kind"] for f in report.flags] == ["uncited", "uncited", "attributed"]
+    assert render_answer(report.as_dict()).startswith("Revenue grew 12 percent to 5.2 billion dollars in 2019 [chunk 1001].")
+    # a year alone is not evidence: no attribution
+    only_year = attribute_uncited(check_citations("Revenue grew a lot in 2019.", PASSAGES, RETRIEVED, exists), PASSAGES)
+    assert only_year.sentences[0]["status"] == "uncited"
+    # wording without figures: attributed when the passage holds most of the sentence's content words
+    words = attribute_uncited(check_citations("Operating margin fell on higher costs.", PASSAGES, RETRIEVED, exists),
+                              PASSAGES)
+    assert words.sentences[0]["cited"] == [1002]
