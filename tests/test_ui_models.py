@@ -74,3 +74,21 @@ def test_bad_recipes_are_explained(env, tiny_pair):
     assert "no-such-model" in job.error
     assert any("failed" in e and "no-such-model" in e for e in texts(at, "error"))
     assert not at.exception
+
+
+def test_tune_and_evaluate_forms_validate(env, tiny_pair):
+    recipe = env / "r.yaml"  # one model registered through the SDK, for the evaluation picker
+    recipe.write_text(_recipe(*tiny_pair, name="tiny-eval"))
+    Client().merge(str(recipe), quiet=True)
+    at = open_page(app_test(timeout_s=120), "models")
+    at.text_input(key="cpt_name").set_value("bad name!")
+    button(at, "Start continual pretraining").click()
+    at.run()
+    assert any("may only use letters" in e for e in texts(at, "error"))
+    assert "job_tune_cpt" not in at.session_state
+    assert "tiny-eval" in at.multiselect(key="eval_models").options
+    button(at, "Evaluate").click()
+    at.run()
+    assert any("Pick at least one model" in e for e in texts(at, "error"))
+    assert "job_evaluate_lm" not in at.session_state
+    assert not at.exception
