@@ -166,8 +166,12 @@ class Embedder:
         out[order] = vectors
         return out
 
-    def encode_query(self, query: str) -> np.ndarray:
-        return self.encode([query])[0]
+    def encode_query(self, query: str, threads: int = 1) -> np.ndarray:
+        """One query vector; single-threaded by default (see threads.py for why)."""
+        from fincortex.retrieval.threads import limit_threads
+
+        with limit_threads(threads):
+            return self.encode([query])[0]
 
     def describe(self) -> dict:
         return {"name": self.name, "key": self.key, "path": str(self.ref.path), "device": self.device}

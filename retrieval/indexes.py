@@ -37,6 +37,8 @@ class SyncReport:
     dense_rebuilt: bool = False
     bm25_rebuilt: bool = False
     pruned_vectors: int = 0
+    dense_seconds: float = 0.0  # embedding new chunks included
+    bm25_seconds: float = 0.0
     seconds: float = 0.0
 
     @property
@@ -85,9 +87,13 @@ class IndexSet:
             db_ids = all_chunk_ids(conn)
         report.n_chunks = len(db_ids)
         if dense and (rebuild or self.dense.meta.fingerprint != fingerprint):
+            clock = time.perf_counter()
             self._sync_dense(db_ids, fingerprint, rebuild, report, progress)
+            report.dense_seconds = time.perf_counter() - clock
         if bm25 and (rebuild or self.bm25.meta.fingerprint != fingerprint):
+            clock = time.perf_counter()
             self._sync_bm25(fingerprint, report)
+            report.bm25_seconds = time.perf_counter() - clock
         report.seconds = time.perf_counter() - start
         return report
 

@@ -18,7 +18,6 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from fincortex.retrieval.sql import arrow
 from fincortex.retrieval import embedding_cache
 from fincortex.retrieval.embedder import Embedder
 from fincortex.retrieval.catalog import Catalog
@@ -26,6 +25,7 @@ from fincortex.retrieval.filters import SearchFilters, chunks_fingerprint
 from fincortex.retrieval.fusion import rrf
 from fincortex.retrieval.indexes import IndexSet
 from fincortex.retrieval.options import MODES, RetrievalOptions
+from fincortex.retrieval.threads import limit_threads
 from fincortex.retrieval.reranker import Reranker, RerankerUnavailable, resolve_reranker
 from fincortex.store import Store
 
@@ -170,6 +170,14 @@ class Searcher:
     # -- search ----------------------------------------------------------------------------------
     def search(self, query: str, k: int = 10, filters: SearchFilters | None = None, mode: str = "hybrid",
                rerank: bool = True, query_vector: np.ndarray | None = None) -> SearchResults:
+        """Top-k hits for one query; see the module docstring for the stages."""
+        if mode in MODES and isinstance(query, str) and query.strip():
+            self._ensure_current(mode)  # may embed new chunks: batch work, all threads
+        with limit_threads(self.options.query_threads):
+            return self._search(query, k, filters, mode, rerank, query_vector)
+
+    def _search(self, query: str, k: int, filters: SearchFilters | None, mode: str, rerank: bool,
+                query_vector: np.ndarray | None) -> SearchResults:
         if not isinstance(query, str) or not query.strip():
             raise ValueError(f"query must be a non-empty string, got {query!r}")
         if not isinstance(k, int) or not 1 <= k <= MAX_K:
@@ -208,7 +216,7 @@ class Searcher:
         ranked: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         if mode in ("dense", "hybrid"):
             clock = time.perf_counter()
-            vector = query_vector if query_vector is not None else self.embedder.encode_query(query)
+            vector = query_vector if query_vector is not None else self.embedder.encode_query(query, self.options.query_threads)
             timings["embed"] = _ms(clock)
             clock = time.perf_counter()
             ranked["dense"] = self.indexes.dense.search(
