@@ -279,6 +279,29 @@ class Client:
             found = {row[0]: dict(zip(names, row)) for row in cursor.fetchall()}
         return [found[i] for i in ids if i in found]
 
+    def agent_run(self, run_id: str) -> dict:
+        """An analyst/forecaster run as recorded: question, as_of, result, and each tool call with the
+        chunks it returned (text, title, available_at) - the evidence behind an answer or a forecast."""
+        with self.store.read() as conn:
+            cursor = conn.execute("SELECT * FROM agent_runs WHERE run_id = ?", [run_id])
+            row = cursor.fetchone()
+            if row is None:
+                raise KeyError(f"no agent run {run_id!r}")
+            run = dict(zip([d[0] for d in cursor.description], row))
+            cursor = conn.execute("SELECT seq, tool, args, as_of, ok, error, summary, n_chunks, ms "
+                                  "FROM agent_tool_calls WHERE run_id = ? ORDER BY seq", [run_id])
+            calls = [dict(zip([d[0] for d in cursor.description], r)) for r in cursor.fetchall()]
+            cursor = conn.execute(
+                "SELECT k.seq, k.rank, k.score, k.chunk_id, k.available_at, c.text, c.page_start, c.page_end, "
+                "d.doc_id, d.title, d.source, d.ticker FROM agent_tool_chunks k "
+                "LEFT JOIN chunks c USING (chunk_id) LEFT JOIN documents d ON d.doc_id = c.doc_id "
+                "WHERE k.run_id = ? ORDER BY k.seq, k.rank", [run_id])
+            chunks = [dict(zip([d[0] for d in cursor.description], r)) for r in cursor.fetchall()]
+        for call in calls:
+            call["chunks"] = [c for c in chunks if c["seq"] == call["seq"]]
+        run["tool_calls"] = calls
+        return run
+
     # -- agents: analyst and forecaster (fincortex.agents.analyst_graph, .forecast_eval) ----------------
     def ask(self, question: str, as_of=None, tickers=None, *, thread_id: str | None = None, model: str | None = None,
             on_step=None, **config):

@@ -195,8 +195,18 @@ def evaluate_lm(client: Client, params: dict[str, Any], report: Report) -> Any:
 
 
 def forecast(client: Client, params: dict[str, Any], report: Report) -> Any:
+    """Forecast a question set and score it against the baselines (market, always 0.5, no retrieval)."""
     method = _sdk(client, "forecast")
-    return method(**_with_progress(method, dict(params), report))
+    params = dict(params)
+    questions, resolutions = params.pop("questions"), params.pop("resolutions")
+
+    def progress(done: int, total: int, label: str = "") -> None:
+        report(done, total, f"question {min(done + 1, total)}/{total} {label}".strip())
+
+    report(0, None, "loading the chat model and the question set")
+    out = method(questions, resolutions, progress=progress, **params)
+    summary = out.as_dict() if hasattr(out, "as_dict") else to_jsonable(out)
+    return to_jsonable({"report": summary, "rows": getattr(out, "rows", [])})
 
 
 TASKS: dict[str, Callable[[Client, dict[str, Any], Report], Any]] = {

@@ -1,0 +1,78 @@
+"""Forecasts page (AppTest): a few questions of a real ForecastBench round, scored against the baselines,
+with a reliability diagram and per-question rationale and evidence; bad uploads are explained.
+
+The forecasting model is a tiny random chat model (fast on CPU): the page's plumbing is under test.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from fincortex.client import Client
+from fincortex.ui.testing import app_test, build_demo_db, button, default_mirror, open_page, texts, ui_env, wait_for_job
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    from fincortex.models.tiny_lm import build_tiny_causal_lm
+
+    return build_tiny_causal_lm(tmp_path_factory.mktemp("tiny") / "tiny-chat", seed=0)
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory):
+    home = tmp_path_factory.mktemp("ui_forecasts")
+    mp = pytest.MonkeyPatch()
+    for name, value in ui_env(home).items():
+        mp.setenv(name, value)
+    client = Client()
+    build_demo_db(client, default_mirror(), n_transcripts=2, news=False, prices=False)
+    client.build_index()
+    yield home
+    mp.undo()
+
+
+def test_round_runs_and_shows_scores_reliability_and_evidence(env, tiny_model):
+    at = open_page(app_test(timeout_s=180), "forecasts")
+    assert not at.exception, at.exception
+    rounds = at.selectbox(key="fc_round").options
+    assert "2025-10-26" in rounds and len(rounds) == 9
+    at.selectbox(key="fc_round").set_value("2025-10-26")
+    at.number_input(key="fc_limit").set_value(1)
+    at.number_input(key="fc_n_queries").set_value(0)
+    at.number_input(key="fc_articles").set_value(1)
+    at.text_input(key="fc_model").set_value(str(tiny_model))
+    button(at, "Run forecasts").click()
+    at.run()
+    assert not texts(at, "error"), texts(at, "error")
+    job = wait_for_job(at, "forecast", timeout_s=600)
+    assert job.state == "done", (job.error, job.log_tail)
+    assert not at.exception, at.exception
+    report, rows = job.result["report"], job.result["rows"]
+    assert report["n_targets"] == 1
+    methods = {r["method"] for r in rows}
+    assert {"agent", "agent_no_retrieval", "always_0.5"} <= methods
+    scores = [d.value for d in at.dataframe if "brier" in d.value.columns][0]
+    assert len(scores) == len(methods) and (scores["n"] == 1).all()
+    assert at.get("plotly_chart"), "reliability diagram missing"
+    per_question = [d.value for d in at.dataframe if "outcome" in d.value.columns and "agent" in d.value.columns][0]
+    assert len(per_question) == 1 and set(per_question["source"]) == {"yfinance"}
+    assert any(m.label == "agent probability" for m in at.metric)
+    assert any("Question as the agent saw it" in m for m in texts(at, "markdown"))
+
+
+def test_bad_uploads_are_explained(env):
+    at = open_page(app_test(timeout_s=180), "forecasts")
+    at.radio(key="fc_source").set_value("Upload files")
+    at.run()
+    button(at, "Run forecasts").click()
+    at.run()
+    assert any("upload both" in e for e in texts(at, "error"))
+    at.file_uploader(key="fc_questions").set_value(("round.json", b"{not json", "application/json"))
+    at.file_uploader(key="fc_resolutions").set_value(("res.json", b"", "application/json"))
+    at.run()
+    errors = texts(at, "error")
+    assert any("round.json is not valid JSON" in e for e in errors), errors
+    assert any("res.json is empty" in e for e in errors), errors
+    assert "job_forecast" not in at.session_state
+    assert not at.exception
