@@ -74,7 +74,8 @@ def register(app: typer.Typer) -> None:
                           caption="annualised figures, all metrics in the --json report and in DuckDB")
             for col in ("agent", "return", "Sharpe [95% CI]", "Sortino", "max DD", "win", "trades", "expo.",
                         "vs B&H"):
-                table.add_column(col, justify="right" if col != "agent" else "left", no_wrap=True)
+                table.add_column(col, justify="right" if col != "agent" else "left", no_wrap=True,
+                                 min_width=9 if col == "agent" else None)
             for name, m in report.metrics.items():
                 table.add_row(name, _p(m["cumulative_return"]), _sharpe(m), _f(m["sortino"]), _p(m["max_drawdown"]),
                               _p(m["win_rate"]), str(m["n_trades"]), _p(m["exposure"]),
@@ -108,7 +109,7 @@ def register(app: typer.Typer) -> None:
         table = Table()
         rows = list_runs(make_client(db).store, limit)
         for col in ("run_id", "created_at", "status", "symbol", "start_date", "end_date", "agents", "seed", "wall_s"):
-            table.add_column(col)
+            table.add_column(col, no_wrap=col == "run_id", min_width=15 if col == "run_id" else None)
         for r in rows:
             table.add_row(*[str(r[c]) if c != "wall_s" or r[c] is None else f"{r[c]:.1f}" for c in
                             ("run_id", "created_at", "status", "symbol", "start_date", "end_date", "agents", "seed", "wall_s")])
