@@ -116,7 +116,8 @@ class JobRunner:
         _children[job_id] = proc
         return job_id
 
-    def status(self, job_id: str) -> JobStatus:
+    def status(self, job_id: str, load_result: bool = True) -> JobStatus:
+        """A snapshot of the job; `load_result=False` skips reading a (possibly large) result file."""
         job_dir = self.root / job_id
         spec_path = job_dir / "spec.json"
         if not spec_path.exists():
@@ -127,7 +128,8 @@ class JobRunner:
         finished_at: float | None = None
         if (job_dir / "result.json").exists():
             state = "done"
-            result = json.loads((job_dir / "result.json").read_text(encoding="utf-8"))
+            if load_result:
+                result = json.loads((job_dir / "result.json").read_text(encoding="utf-8"))
             finished_at = (job_dir / "result.json").stat().st_mtime
         elif (job_dir / "error.json").exists():
             payload = json.loads((job_dir / "error.json").read_text(encoding="utf-8"))
@@ -139,7 +141,7 @@ class JobRunner:
         else:
             # re-check: the worker may have written its result between the two looks
             if (job_dir / "result.json").exists() or (job_dir / "error.json").exists():
-                return self.status(job_id)
+                return self.status(job_id, load_result)
             state = "failed"
             error = "the worker process ended without a result (killed or crashed); see its log"
             finished_at = last_t or time.time()
@@ -154,17 +156,23 @@ class JobRunner:
             params=spec.get("params", {}),
             result=result,
             error=error,
-            log_tail=_tail(job_dir / "log.txt") if state != "done" else "",
+            log_tail=_tail(job_dir / "log.txt") if state != "done" and load_result else "",
         )
 
-    def list(self, kind: str | None = None) -> list[JobStatus]:
+    def list(self, kind: str | None = None, limit: int = 50) -> list[JobStatus]:
+        """The newest `limit` jobs (of one kind), without their results (listing must stay cheap)."""
         if not self.root.exists():
             return []
         found = []
         for job_dir in sorted(self.root.iterdir(), reverse=True):
+            if len(found) >= limit:
+                break
             if not (job_dir / "spec.json").exists():
                 continue
-            job = self.status(job_dir.name)
+            try:
+                job = self.status(job_dir.name, load_result=False)
+            except (OSError, ValueError, KeyError):  # a folder being written or damaged: skip it
+                continue
             if kind is None or job.kind == kind:
                 found.append(job)
         return found
