@@ -80,9 +80,8 @@ def _settle(page) -> None:
 
 def _shot(page, path: Path) -> None:
     """Screenshot the whole page: Streamlit scrolls inside its main container, so grow the viewport to it."""
-    height = page.evaluate(
-        "() => { const m = document.querySelector('[data-testid=\"stMain\"]');"
-        " return m ? m.scrollHeight : document.body.scrollHeight; }")
+    height = page.evaluate(  # the tallest scroll container (the chat page scrolls an inner block)
+        "() => Math.max(...Array.from(document.querySelectorAll('*')).map(e => e.scrollHeight))")
     size = page.viewport_size
     page.set_viewport_size({"width": size["width"], "height": int(min(max(height + 40, size["height"]), 8000))})
     page.wait_for_timeout(800)  # plotly re-lays out to the new size
@@ -140,7 +139,14 @@ def test_ask_in_browser(server, page, artifacts):
 
     page.goto(f"{server}/")  # Ask is the default page: Streamlit serves it at the root
     expect(page.get_by_role("heading", name="Ask")).to_be_visible()
-    page.get_by_text("Agent options").click()  # keep the CPU answer short: no extra queries, 3 passages, 32 tokens
+    _settle(page)
+    first_option = page.get_by_label("Extra search queries written by the model")
+    for _ in range(3):  # keep the CPU answer short: no extra queries, 3 passages, 32 tokens
+        if first_option.is_visible():
+            break
+        page.get_by_text("Agent options").click()
+        page.wait_for_timeout(1000)
+    expect(first_option).to_be_visible()
     for label, value in (("Extra search queries written by the model", "0"), ("Passages given to the model", "3"),
                          ("Answer length (tokens)", "32")):
         page.get_by_label(label).fill(value)
@@ -159,7 +165,8 @@ def test_ask_in_browser(server, page, artifacts):
     expect(first_source).to_be_visible()
     expect(first_source).to_contain_text("available 20")
     first_source.click()
-    expect(page.get_by_text(re.compile(r"^chunk \d+ · document \d+"))).to_be_visible()
+    expander = page.locator('[data-testid="stExpander"]').filter(has=page.get_by_text(re.compile(r"^\[1\] ")))
+    expect(expander.get_by_text(re.compile(r"^chunk \d+ · document \d+"))).to_be_visible()
     _settle(page)
     _shot(page, artifacts / "ask.png")
 
