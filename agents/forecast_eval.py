@@ -106,7 +106,9 @@ def reliability_plot(rows: list[dict[str, Any]], path: str | Path, title: str = 
     path.parent.mkdir(parents=True, exist_ok=True)
     fig, (ax, hist) = plt.subplots(2, 1, figsize=(6, 7), gridspec_kw={"height_ratios": [3, 1]}, sharex=True)
     ax.plot([0, 1], [0, 1], ls="--", color="grey", lw=1, label="perfect calibration")
-    for method in dict.fromkeys(r["method"] for r in rows):
+    styles = [("-", "o"), ("--", "s"), (":", "^"), ("-.", "D"), ("-", "v")]
+    for i, method in enumerate(dict.fromkeys(r["method"] for r in rows)):
+        line, marker = styles[i % len(styles)]
         p = np.array([r["probability"] for r in rows if r["method"] == method])
         y = np.array([r["outcome"] for r in rows if r["method"] == method])
         b = _bins(p, n_bins)
@@ -116,8 +118,8 @@ def reliability_plot(rows: list[dict[str, Any]], path: str | Path, title: str = 
             xs.append(p[m].mean())
             ys.append(y[m].mean())
             ns.append(int(m.sum()))
-        ax.plot(xs, ys, marker="o", label=f"{method} (Brier {brier(p, y):.3f}, n={len(p)})")
-        hist.hist(p, bins=n_bins, range=(0, 1), histtype="step", lw=1.5, label=method)
+        ax.plot(xs, ys, ls=line, marker=marker, alpha=0.8, label=f"{method} (Brier {brier(p, y):.3f}, n={len(p)})")
+        hist.hist(p, bins=n_bins, range=(0, 1), histtype="step", ls=line, lw=1.5, label=method)
     ax.set_ylabel("observed frequency of Yes")
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
@@ -297,3 +299,25 @@ def moved_summary(rows: list[dict[str, Any]]) -> dict[str, float] | None:
     return {"n": len(arr), "mean_abs": float(np.abs(arr).mean()), "mean": float(arr.mean()),
             "max_abs": float(np.abs(arr).max())}
 
+
+
+def eval_rows(store: Store, eval_id: str) -> list[dict[str, Any]]:
+    """The stored (method, source, probability, outcome, ...) rows of one evaluation."""
+    with store.read() as conn:
+        cursor = conn.execute("SELECT method, question_id, source, resolution_date, probability, raw_probability, "
+                              "outcome, market_value, run_id FROM forecasts WHERE eval_id = ? ORDER BY method, source, "
+                              "question_id", [eval_id])
+        names = [d[0] for d in cursor.description]
+        rows = [dict(zip(names, r)) for r in cursor.fetchall()]
+    if not rows:
+        raise KeyError(f"no forecasts stored for evaluation {eval_id!r}")
+    return rows
+
+
+def plot_eval(store: Store, eval_id: str, path: str | Path) -> Path:
+    """Reliability diagram of a stored evaluation (re-drawn from DuckDB)."""
+    rows = eval_rows(store, eval_id)
+    with store.read() as conn:
+        when = conn.execute("SELECT forecast_date FROM forecast_evals WHERE eval_id = ?", [eval_id]).fetchone()[0]
+    n = sum(r["method"] == "always_0.5" for r in rows)
+    return reliability_plot(rows, path, title=f"ForecastBench round {when:%Y-%m-%d}, n={n}")

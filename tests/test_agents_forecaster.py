@@ -155,6 +155,13 @@ def test_evaluation_scores_agent_and_baselines_and_stores_them(world, tiny_chat,
                                            [report.eval_id]).fetchall()]
     assert dict(rows) == {"agent": 3, "agent_no_retrieval": 3, "always_0.5": 3, "market": 1} and status == "ok"
     assert all(audit_run(store, run_id)["clean"] for run_id in runs)  # every agent run of the round: no leakage
+    from fincortex.agents.forecast_eval import eval_rows, metrics_table, plot_eval
+
+    assert metrics_table(eval_rows(store, report.eval_id))["agent"]["overall"] == pytest.approx(
+        report.metrics["agent"]["overall"])  # the stored rows reproduce the report
+    assert plot_eval(store, report.eval_id, tmp_path / "again.png").read_bytes()[:4] == b"\x89PNG"
+    with pytest.raises(KeyError, match="no forecasts stored"):
+        eval_rows(store, "nope")
 
 
 def test_calibration_in_a_later_round_uses_only_earlier_resolutions(world, tiny_chat, tmp_path):
