@@ -142,12 +142,15 @@ def models_list(
     """Registered models with their method, parents and default flag."""
     recs = make_client(db).models(kind)
     table = Table(title="models")
-    for col in ("kind", "name", "default", "method", "parents", "sha256", "created"):
-        table.add_column(col)
+    table.add_column("kind")
+    table.add_column("name", no_wrap=True)
+    table.add_column("default")
+    table.add_column("method")
+    table.add_column("parents")
+    table.add_column("sha256")
     for r in recs:
         table.add_row(r.kind, r.name, "*" if r.is_default else "", r.method,
-                      ", ".join(p.get("name", "?") for p in r.parents), (r.sha256 or "")[:12],
-                      r.created_at.strftime("%Y-%m-%d %H:%M"))
+                      ", ".join(p.get("name", "?") for p in r.parents), (r.sha256 or "")[:8])
     console.print(table)
 
 

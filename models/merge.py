@@ -269,8 +269,8 @@ def run_merge(recipe: Recipe, settings: Settings, out: Path | None = None, *, ov
     for written, resolved in recipe.refs.items():
         role = "base" if resolved == base_ref else "donor"
         digest = model_digest(resolved) if Path(resolved).is_dir() else "hub:" + resolved
-        parents.append(Parent(name=written, path=resolved, sha256=digest, role=role))
         card = read_card(resolved) if Path(resolved).is_dir() else None
+        parents.append(Parent(name=card.name if card else written, path=resolved, sha256=digest, role=role))
         if card is not None and card.data_summary:
             data_summary[written] = card.data_summary
     params = {k: v for k, v in recipe.config.items() if k not in ("base_model",)}

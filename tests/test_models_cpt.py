@@ -100,3 +100,14 @@ def test_train_top_layers_moves_only_the_top_blocks(settings, tiny_dir):
     assert changed and all(k.startswith(("model.layers.1.", "model.norm.")) for k in changed), changed
     with pytest.raises(CPTError, match="only 2 blocks"):
         run_cpt(CPTConfig(base=str(tiny_dir), name="tiny-top9", train_top_layers=9, overwrite=True), settings, store)
+
+
+@pytest.mark.gpu
+def test_cpt_on_gpu_uses_bf16_autocast(settings, tiny_dir):
+    store = Store(settings.db_path)
+    insert_docs(store)
+    res = run_cpt(CPTConfig(base=str(tiny_dir), name="tiny-gpu", seq_len=32, max_steps=12, learning_rate=3e-3),
+                  settings, store)
+    card = read_card(res.path)
+    assert card.hyperparams["device"] == "cuda" and card.hyperparams["precision"] == "bf16-autocast"
+    assert res.heldout_loss_after < res.heldout_loss_before
