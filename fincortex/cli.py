@@ -18,6 +18,15 @@ MirrorOption = Annotated[
 ]
 
 
+def group(app: typer.Typer, name: str, fallback: typer.Typer) -> typer.Typer:
+    """The sub-app registered under `name` by another area (e.g. `eval`, `tune`), else `fallback`."""
+    for info in app.registered_groups:
+        if info.name == name and info.typer_instance is not None:
+            return info.typer_instance
+    app.add_typer(fallback, name=name)
+    return fallback
+
+
 def make_client(db: Optional[Path] = None, mirror: Optional[Path] = None):
     from fincortex.client import Client
 

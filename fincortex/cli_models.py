@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from fincortex.cli import DbOption, make_client
+from fincortex.cli import DbOption, group, make_client
 
 console = Console()
 tune_app = typer.Typer(help="Tune models on ingested data.", no_args_is_help=True)
@@ -261,19 +261,10 @@ def llm_cache_clear(db: DbOption = None) -> None:
     console.print(f"deleted {n} cached responses")
 
 
-def _group(app: typer.Typer, name: str, fallback: typer.Typer) -> typer.Typer:
-    """An existing sub-app of that name (another area may own it), else `fallback` registered under it."""
-    for info in app.registered_groups:
-        if info.name == name and info.typer_instance is not None:
-            return info.typer_instance
-    app.add_typer(fallback, name=name)
-    return fallback
-
-
 def register(app: typer.Typer) -> None:
-    _group(app, "tune", tune_app).command("cpt")(tune_cpt)
+    group(app, "tune", tune_app).command("cpt")(tune_cpt)
     app.command("merge")(merge)
-    _group(app, "eval", eval_fallback).command("lm")(eval_lm)
+    group(app, "eval", eval_fallback).command("lm")(eval_lm)
     models_app.command("list")(models_list)
     models_app.command("show")(models_show)
     models_app.command("set-default")(models_set_default)

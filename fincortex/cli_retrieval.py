@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from fincortex.cli import DbOption, MirrorOption, console, make_client
+from fincortex.cli import DbOption, MirrorOption, console, group, make_client
 
 index_app = typer.Typer(help="Dense (FAISS) and BM25 indexes derived from the chunks table.")
 eval_app = typer.Typer(help="Quality evaluations.")
@@ -192,19 +192,10 @@ def export_beir(
                   f"qrels to {summary['out']}")
 
 
-def _group(app: typer.Typer, name: str, fallback: typer.Typer) -> typer.Typer:
-    """An existing sub-app of that name (another area may own it), else `fallback` registered under it."""
-    for info in app.registered_groups:
-        if info.name == name and info.typer_instance is not None:
-            return info.typer_instance
-    app.add_typer(fallback, name=name)
-    return fallback
-
-
 def register(app: typer.Typer) -> None:
     app.command()(search)
     index_app.command("build")(index_build)
     index_app.command("status")(index_status)
     app.add_typer(index_app, name="index")
-    _group(app, "eval", eval_app).command("retrieval")(eval_retrieval)
-    _group(app, "data", typer.Typer(help="Datasets.")).command("export-beir")(export_beir)
+    group(app, "eval", eval_app).command("retrieval")(eval_retrieval)
+    group(app, "data", typer.Typer(help="Datasets.")).command("export-beir")(export_beir)
