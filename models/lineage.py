@@ -146,11 +146,21 @@ def update_metrics(folder: str | Path, metrics: dict[str, Any]) -> LineageCard |
     return card
 
 
+def _brief(value: Any) -> Any:
+    """Long id lists stay in LINEAGE.json; the markdown shows their count."""
+    if isinstance(value, dict):
+        return {k: (f"<{len(v)} ids in {CARD_JSON}>" if k == "doc_ids" and isinstance(v, list) else _brief(v))
+                for k, v in value.items()}
+    if isinstance(value, list):
+        return [_brief(v) for v in value]
+    return value
+
+
 def render_markdown(card: LineageCard) -> str:
     def kv(d: dict[str, Any]) -> str:
         if not d:
             return "_none_\n"
-        return "".join(f"- **{k}**: `{json.dumps(v, ensure_ascii=False)}`\n" for k, v in d.items())
+        return "".join(f"- **{k}**: `{json.dumps(_brief(v), ensure_ascii=False)}`\n" for k, v in d.items())
 
     parents = "".join(
         f"| {p.role} | {p.name} | `{p.sha256[:16]}…` | `{p.path}` |\n" for p in card.parents

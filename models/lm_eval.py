@@ -131,6 +131,21 @@ def training_doc_ids(card_data: Any) -> set[int]:
     return found
 
 
+def spread_over_documents(chunks: list[Any], n: int) -> list[Any]:
+    """Up to n chunks taken round-robin across documents (each in reading order), so the score
+    reflects many held-out documents rather than the first one or two."""
+    by_doc: dict[int, list[Any]] = {}
+    for c in chunks:
+        by_doc.setdefault(c.doc_id, []).append(c)
+    queues = [list(v) for _, v in sorted(by_doc.items())]
+    picked: list[Any] = []
+    depth = 0
+    while len(picked) < n and any(depth < len(q) for q in queues):
+        picked.extend(q[depth] for q in queues if depth < len(q))
+        depth += 1
+    return picked[:n]
+
+
 def perplexity(lm: Any, texts: list[str], max_len: int = 256, batch_size: int = 8) -> tuple[float, int]:
     """Token-level perplexity of each text on its own (after an EOS as context), pooled over texts."""
     import torch
@@ -204,7 +219,7 @@ def evaluate_lm(
     specs = [reference] + [m for m in models if m != reference]
     chats = [ref_model] + [get_chat_model(settings, m, max_tokens=answer_tokens) for m in specs[1:]]
 
-    heldout = load_chunks(store, sources=sources, split="heldout")[:n_chunks]
+    heldout = spread_over_documents(load_chunks(store, sources=sources, split="heldout"), n_chunks)
     if not heldout:
         raise EvalError(f"no held-out chunks in {settings.db_path} (sources={sources or 'all'}): "
                         "ingest a dataset first, e.g. `fincortex ingest --dataset ectsum:val`")

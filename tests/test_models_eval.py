@@ -110,3 +110,13 @@ def test_cli_models_flow(settings, tiny_dir, tmp_path, monkeypatch):
     assert r.exit_code == 2 and "not valid YAML" in r.output
     r = run(app, ["models", "show", "nope"])
     assert r.exit_code == 2 and "no chat model named 'nope'" in r.output
+
+
+def test_eval_chunks_are_spread_over_documents():
+    from fincortex.models.lm_data import TextChunk
+    from fincortex.models.lm_eval import spread_over_documents
+
+    chunks = [TextChunk(d * 10 + o, d, "t", "s", None) for d in (1, 2, 3) for o in range(5 if d == 1 else 2)]
+    picked = spread_over_documents(chunks, 7)
+    assert [(c.doc_id, c.chunk_id % 10) for c in picked] == [(1, 0), (2, 0), (3, 0), (1, 1), (2, 1), (3, 1), (1, 2)]
+    assert len(spread_over_documents(chunks, 100)) == len(chunks)
