@@ -31,9 +31,9 @@ from pathlib import Path
 from typing import Annotated, Any, TypedDict
 
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage
-from langgraph.graph import END, START, StateGraph
 from langgraph.graph.message import add_messages
 
+from fincortex.agents.pipeline_graph import linear_graph
 from fincortex.agents.agent_runs import RunRecorder
 from fincortex.agents.citations import CitationReport, attribute_uncited, check_citations, render_answer
 from fincortex.agents.compression import compress
@@ -129,15 +129,8 @@ class Analyst:
         self._search: PointInTimeSearch | None = None
 
     def graph(self, checkpointer: Any = None):
-        g = StateGraph(AnalystState)
         order = ["plan", "retrieve", "compress", "answer", "check_citations", "finalize"]
-        for name in order:
-            g.add_node(name, getattr(self, name))
-        g.add_edge(START, order[0])
-        for a, b in zip(order, order[1:]):
-            g.add_edge(a, b)
-        g.add_edge(order[-1], END)
-        return g.compile(checkpointer=checkpointer)
+        return linear_graph(AnalystState, self, order, checkpointer)
 
     # -- entry point ---------------------------------------------------------------------------------
     def ask(self, question: str, *, as_of: datetime | str | None = None, tickers: list[str] | None = None,

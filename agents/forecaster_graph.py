@@ -27,8 +27,8 @@ from datetime import datetime
 from typing import Any, TypedDict
 
 import numpy as np
-from langgraph.graph import END, START, StateGraph
 
+from fincortex.agents.pipeline_graph import linear_graph
 from fincortex.agents.agent_runs import RunRecorder
 from fincortex.agents.calibration import Calibrator
 from fincortex.agents.forecastbench import ForecastQuestion
@@ -195,15 +195,8 @@ class Forecaster:
         return self.config.agent_key({m: getattr(c, "model_hash", m) for m, c in self.chats.items()})
 
     def _build(self):
-        g = StateGraph(ForecastState)
         order = ["make_queries", "retrieve", "rate_relevance", "summarize", "reason", "aggregate", "calibrate"]
-        for name in order:
-            g.add_node(name, getattr(self, name))
-        g.add_edge(START, order[0])
-        for a, b in zip(order, order[1:]):
-            g.add_edge(a, b)
-        g.add_edge(order[-1], END)
-        return g.compile()
+        return linear_graph(ForecastState, self, order)
 
     # -- entry point ---------------------------------------------------------------------------------
     def forecast(self, question: ForecastQuestion, calibrator: Calibrator | None = None,

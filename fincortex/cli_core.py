@@ -174,19 +174,15 @@ def stats(db: DbOption = None, as_json: Annotated[bool, typer.Option("--json")] 
 
     console.print(f"{result['db']}: {result['documents']} documents, {result['chunks']} chunks, "
                   f"available {result['available_from']} .. {result['available_to']}")
-    table = Table(title="by source")
-    for column in ("source", "doc_type", "documents", "chunks"):
-        table.add_column(column)
-    for row in result["by_source"]:
-        table.add_row(*(str(row[k]) for k in ("source", "doc_type", "documents", "chunks")))
-    console.print(table)
-    if result["prices"]:
-        table = Table(title="prices")
-        for column in ("symbol", "bars", "first", "last"):
-            table.add_column(column)
-        for row in result["prices"]:
-            table.add_row(*(str(row[k]) for k in ("symbol", "bars", "first", "last")))
-        console.print(table)
+    for title, key, columns in (("by source", "by_source", ("source", "doc_type", "documents", "chunks")),
+                                ("prices", "prices", ("symbol", "bars", "first", "last"))):
+        if result[key]:
+            table = Table(title=title)
+            for column in columns:
+                table.add_column(column)
+            for row in result[key]:
+                table.add_row(*(str(row[c]) for c in columns))
+            console.print(table)
 
 
 def register(app: typer.Typer) -> None:
