@@ -103,23 +103,40 @@ def cuda_available() -> bool:
         return False
 
 
+def _default_models_dir() -> Path:
+    from fincortex.config import Settings
+
+    return Settings.from_env().models_dir
+
+
 class Embedder:
     """Encodes text into L2-normalised float32 vectors (cosine = inner product).
 
     Loads lazily: the key is known from the files alone, so status commands never load torch weights.
     On CUDA the model runs in fp16; batches are sorted by length so padding stays small.
+    `backend` (CPU only): torch | torch-bf16 | onnx | onnx-int8 (see onnx_backend.py); each backend has
+    its own key, so its vectors never mix with another backend's in the cache or an index.
     """
 
-    def __init__(self, model: str = DEFAULT_MODEL, device: str | None = None, batch_size: int = 64) -> None:
+    def __init__(self, model: str = DEFAULT_MODEL, device: str | None = None, batch_size: int = 64,
+                 backend: str = "torch", models_dir: Path | None = None) -> None:
+        from fincortex.retrieval.onnx_backend import BackendError, check_backend
+
         self.ref = model_ref(model)
         self.device = device or ("cuda" if cuda_available() else "cpu")
+        self.backend = check_backend(backend)
+        if backend != "torch" and self.device != "cpu":
+            raise BackendError(f"embedding backend {backend!r} is a CPU backend; the device here is {self.device}")
+        self.models_dir = models_dir
         self.batch_size = batch_size
         self._model = None
         self._lock = threading.Lock()
 
     @property
     def key(self) -> str:
-        return self.ref.key
+        from fincortex.retrieval.onnx_backend import key_suffix
+
+        return self.ref.key + key_suffix(self.backend)
 
     @property
     def name(self) -> str:
@@ -136,6 +153,13 @@ class Embedder:
                     raise EmbeddingModelError(f"cannot load embedding model {self.ref.path}: {exc}") from exc
                 if self.device.startswith("cuda"):
                     model = model.half()
+                if self.backend.startswith("onnx"):
+                    from fincortex.retrieval import onnx_backend
+
+                    folder = self.models_dir or _default_models_dir()
+                    path = onnx_backend.ensure_export(model, self.ref.weights_sha256, folder,
+                                                      quantize=self.backend == "onnx-int8")
+                    onnx_backend.attach_onnx(model, path)
                 self._model = model
         return self._model
 
@@ -155,13 +179,16 @@ class Embedder:
             return np.zeros((0, self.dim), dtype=np.float32)
         model = self._load()
         order = np.argsort([-len(t) for t in texts], kind="stable")
-        vectors = model.encode(
-            [texts[i] for i in order],
-            batch_size=self.batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=show_progress,
-        )
+        import torch
+
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.backend == "torch-bf16"):
+            vectors = model.encode(
+                [texts[i] for i in order],
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=show_progress,
+            )
         out = np.empty_like(vectors, dtype=np.float32)
         out[order] = vectors
         return out
@@ -174,7 +201,8 @@ class Embedder:
             return self.encode([query])[0]
 
     def describe(self) -> dict:
-        return {"name": self.name, "key": self.key, "path": str(self.ref.path), "device": self.device}
+        return {"name": self.name, "key": self.key, "path": str(self.ref.path), "device": self.device,
+                "backend": self.backend}
 
     def __repr__(self) -> str:
         return f"Embedder({json.dumps(self.describe())})"

@@ -18,6 +18,7 @@ class RetrievalOptions:
     reranker: str | None = None  # FINCORTEX_RERANKER: CrossEncoder id or path; None = registry lookup
     rerank_top_n: int = 20  # fused candidates re-scored by the cross-encoder
     rerank_max_length: int = 256  # cross-encoder tokens per (query, passage) pair
+    rerank_backend: str = "torch"  # FINCORTEX_RERANK_BACKEND: torch | torch-bf16 | onnx | onnx-int8 (CPU)
     candidates: int = 100  # per-stage list length fed into fusion
     rrf_k: int = 60  # reciprocal rank fusion constant (Cormack et al. 2009)
     dense_weight: float = 1.0

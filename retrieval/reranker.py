@@ -79,7 +79,7 @@ class Reranker:
     """A sentence-transformers CrossEncoder scoring (query, passage) pairs, higher = more relevant."""
 
     def __init__(self, model: str, device: str | None = None, max_length: int = 256,
-                 allow_untrained_head: bool = False) -> None:
+                 allow_untrained_head: bool = False, backend: str = "torch", models_dir: Path | None = None) -> None:
         local = Path(model).expanduser()
         if local.exists() and not allow_untrained_head and not has_trained_head(local):
             raise RerankerUnavailable(
@@ -99,12 +99,31 @@ class Reranker:
             raise RerankerUnavailable(f"cannot load reranker {model!r}: {exc}") from exc
         if self.device.startswith("cuda"):
             self._model.model.half()
+        self.backend = backend
+        if backend != "torch":
+            _use_cpu_backend(self._model, model, backend, self.device, models_dir)
         self._lock = threading.Lock()
 
     def score(self, query: str, passages: list[str], batch_size: int = 32) -> np.ndarray:
         if not passages:
             return np.zeros(0, dtype=np.float32)
-        with self._lock:
+        import torch
+
+        with self._lock, torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.backend == "torch-bf16"):
             scores = self._model.predict([(query, p) for p in passages], batch_size=batch_size,
                                          convert_to_numpy=True, show_progress_bar=False)
         return np.asarray(scores, dtype=np.float32).reshape(-1)
+
+
+def _use_cpu_backend(cross_encoder, model: str, backend: str, device: str, models_dir: Path | None) -> None:
+    """torch-bf16 | onnx | onnx-int8 on CPU (see onnx_backend.py); the ONNX export is cached by weight hash."""
+    from fincortex.retrieval import onnx_backend
+    from fincortex.retrieval.embedder import _default_models_dir, model_ref
+
+    onnx_backend.check_backend(backend)
+    if device != "cpu":
+        raise onnx_backend.BackendError(f"reranker backend {backend!r} is a CPU backend; the device here is {device}")
+    if backend.startswith("onnx"):
+        path = onnx_backend.ensure_export(cross_encoder, model_ref(model).weights_sha256,
+                                          models_dir or _default_models_dir(), quantize=backend == "onnx-int8")
+        onnx_backend.attach_onnx(cross_encoder, path)

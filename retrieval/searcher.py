@@ -164,7 +164,8 @@ class Searcher:
     def reranker(self) -> Reranker:
         if self._reranker is None:
             self._reranker = Reranker(resolve_reranker(self.store, self.options.reranker),
-                                      max_length=self.options.rerank_max_length)
+                                      max_length=self.options.rerank_max_length,
+                                      backend=self.options.rerank_backend)
         return self._reranker
 
     # -- search ----------------------------------------------------------------------------------

@@ -40,17 +40,20 @@ def embedding_model_name(store: Store | None, settings: Settings) -> str:
     return row[0][0] if row else name
 
 
-def get_embedder(name: str) -> Embedder:
+def get_embedder(name: str, backend: str = "torch", models_dir: Path | None = None) -> Embedder:
+    """One Embedder per (weights, backend); backend: torch | torch-bf16 | onnx | onnx-int8 (CPU)."""
+    from fincortex.retrieval.onnx_backend import key_suffix
+
     with _lock:
-        key = model_ref(name).key  # a retrained model in place gets a new key, hence a new Embedder
+        key = model_ref(name).key + key_suffix(backend)  # a retrained model in place gets a new key
         if key not in _embedders:
-            _embedders[key] = Embedder(name)
+            _embedders[key] = Embedder(name, backend=backend, models_dir=models_dir)
         return _embedders[key]
 
 
 def get_searcher(store: Store, settings: Settings, options: RetrievalOptions | None = None) -> Searcher:
     options = options or RetrievalOptions.from_env()
-    embedder = get_embedder(embedding_model_name(store, settings))
+    embedder = get_embedder(embedding_model_name(store, settings), settings.embed_backend, settings.models_dir)
     key = (str(store.path.resolve()), str(settings.index_dir), embedder.key, options)
     with _lock:
         if key not in _searchers:
@@ -105,7 +108,9 @@ def index_status(store: Store, settings: Settings, options: RetrievalOptions | N
         for key in ("built_at", "updated_at"):
             item[key] = item[key].isoformat(sep=" ", timespec="seconds") if item[key] else None
         indexes.append(item)
-    active = {index_name(ref.key, options.index_spec), bm25_index.index_name()}
+    from fincortex.retrieval.onnx_backend import key_suffix
+
+    active = {index_name(ref.key + key_suffix(settings.embed_backend), options.index_spec), bm25_index.index_name()}
     for item in indexes:
         item["active"] = item["name"] in active
     reranker: str | None
@@ -129,7 +134,7 @@ def evaluate_retrieval(settings: Settings, beir_dir: Path | str, modes: tuple[st
                        progress=None) -> dict:
     from fincortex.retrieval.evaluation import evaluate_beir
 
-    embedder = get_embedder(settings.embedding_model)
+    embedder = get_embedder(settings.embedding_model, settings.embed_backend, settings.models_dir)
     report = evaluate_beir(beir_dir, settings.cache_dir, embedder, modes=tuple(modes), rerank=rerank,
                            options=options, store_path=store_path, max_queries=max_queries, progress=progress)
     if json_out:
