@@ -171,13 +171,24 @@ def models_show(name: str, kind: str = "chat", db: DbOption = None) -> None:
     console.print(f"path: {rec.path}\ndefault: {rec.is_default}")
 
 
-def models_set_default(name: str, kind: str = "chat", db: DbOption = None) -> None:
-    """Make NAME the default model of its kind (`local` then resolves to it)."""
+def models_set_default(
+    name: str, kind: str = "chat", db: DbOption = None,
+    reindex: Annotated[bool, typer.Option(
+        "--reindex/--no-reindex", help="embedder: re-embed the corpus and build its index now.")] = True,
+) -> None:
+    """Make NAME the default model of its kind (`local` then resolves to it; a new default embedder
+    re-embeds the corpus and builds a new index)."""
+    client = make_client(db)
     try:
-        rec = make_client(db).set_default_model(name, kind)
-    except LookupError as exc:
+        if kind == "embedder" and reindex:
+            console.print(f"re-embedding the corpus with {name} and building its index (--no-reindex to skip)")
+        rec = client.set_default_model(name, kind, reindex=reindex)
+    except (LookupError, RuntimeError) as exc:
         _fail(exc)
     console.print(f"default {rec.kind} model: {rec.name}")
+    if kind == "embedder" and not reindex:
+        console.print("[yellow]note:[/yellow] the index of the old embedder no longer applies: the next search "
+                      "re-embeds the corpus; run `fincortex index build` to do it now")
 
 
 def llm_chat(

@@ -145,6 +145,10 @@ def eval_retrieval(
     json_out: Annotated[Optional[Path], typer.Option("--json", help="Write the full report here.")] = None,
     max_queries: Annotated[Optional[int], typer.Option("--max-queries", help="Evaluate the first N queries only.")] = None,
     store: Annotated[Optional[Path], typer.Option("--store", help="DuckDB file for the corpus (default: cached).")] = None,
+    embedder: Annotated[Optional[str], typer.Option(
+        "--embedder", help="Registered embedder name, folder or alias (default: what search uses).")] = None,
+    reranker: Annotated[Optional[str], typer.Option(
+        "--reranker", help="Registered reranker name or folder (default: the default reranker).")] = None,
     db: DbOption = None,
     mirror: MirrorOption = None,
 ) -> None:
@@ -158,7 +162,8 @@ def eval_retrieval(
         with progress:
             report = make_client(db, mirror).evaluate_retrieval(beir, modes=modes, rerank=rerank, json_out=json_out,
                                                                 max_queries=max_queries, store_path=store,
-                                                                progress=update)
+                                                                progress=update, embedder=embedder,
+                                                                reranker=reranker)
     except (BeirFormatError, RerankerUnavailable, ValueError, RuntimeError) as exc:
         _fail(str(exc))
     from rich.table import Table
@@ -166,7 +171,9 @@ def eval_retrieval(
     from fincortex.retrieval.evaluation import METRICS
 
     data = report["dataset"]
-    table = Table(title=f"{data['name']}: {data['evaluated_queries']} queries, {data['n_docs']} documents")
+    table = Table(title=f"{data['name']}: {data['evaluated_queries']} queries, {data['n_docs']} documents · "
+                        f"embedder {report['embedder']['key']}"
+                        + (f" · reranker {Path(report['reranker']).name}" if report.get("reranker") else ""))
     for column in ("mode", *METRICS, "p50 ms", "p95 ms"):
         table.add_column(column, justify="right")
     for label, result in report["results"].items():

@@ -60,8 +60,13 @@ class Client:
         encoding: str = "utf-8",
         on_outcome=None,
         update_index: bool = True,
+        engine: str = "local",
+        ray_address: str | None = None,
     ):
-        """Ingest files/folders, or a dataset ('ectsum:val'); returns an IngestReport (per-file outcomes)."""
+        """Ingest files/folders, or a dataset ('ectsum:val'); returns an IngestReport (per-file outcomes).
+
+        engine='ray' runs parse, chunk and embed as Ray Data stages (a local Ray instance, or the cluster
+        at ray_address); this process stays the only database writer."""
         from fincortex.ingest import service
         from fincortex.ingest.dates import parse_cli_date
         from fincortex.ingest.parsers import FileOptions
@@ -69,7 +74,8 @@ class Client:
         if dataset:
             if paths:
                 raise ValueError("give either paths or a dataset, not both")
-            report = service.ingest_dataset(self.settings, self.store, dataset, on_outcome)
+            report = service.ingest_dataset(self.settings, self.store, dataset, on_outcome, engine=engine,
+                                            ray_options=self._ray_options(engine, ray_address))
         else:
             if isinstance(published_at, str):
                 published_at = parse_cli_date(published_at)
@@ -77,10 +83,18 @@ class Client:
                                   encoding=encoding)
             if isinstance(paths, (str, Path)):
                 paths = [paths]
-            report = service.ingest_paths(self.settings, self.store, paths or [], options, on_outcome)
+            report = service.ingest_paths(self.settings, self.store, paths or [], options, on_outcome, engine=engine,
+                                          ray_options=self._ray_options(engine, ray_address))
         if update_index and report.count("added", "replaced") and self._has_index():
             self.build_index()  # incremental: embeds only the new chunks, drops replaced ones
         return report
+
+    def _ray_options(self, engine: str, address: str | None):
+        if engine != "ray":
+            return None
+        from fincortex.ingest.ray_engine import default_options
+
+        return default_options(self.settings, self.store, address)
 
     def _has_index(self) -> bool:
         with self.store.read() as conn:
@@ -215,13 +229,15 @@ class Client:
         return service.index_status(self.store, self.settings)
 
     def evaluate_retrieval(self, beir_dir, modes=("dense", "bm25", "hybrid"), rerank: bool = False,
-                           json_out=None, max_queries: int | None = None, store_path=None, progress=None) -> dict:
-        """nDCG@10, MRR@10, recall@k, MAP of the search pipeline on a BEIR folder (ranx)."""
+                           json_out=None, max_queries: int | None = None, store_path=None, progress=None,
+                           embedder: str | None = None, reranker: str | None = None) -> dict:
+        """nDCG@10, MRR@10, recall@k, MAP of the search pipeline on a BEIR folder (ranx). embedder/reranker:
+        a registered name, folder or id (default: what search uses for this database)."""
         from fincortex.retrieval import service
 
         return service.evaluate_retrieval(self.settings, beir_dir, modes=tuple(modes), rerank=rerank,
                                           json_out=json_out, store_path=store_path, max_queries=max_queries,
-                                          progress=progress)
+                                          progress=progress, embedder=embedder, reranker=reranker)
 
     # -- models: chat backends, CPT, merging, evaluation, registry (fincortex.models) ---------------
     def chat_model(self, spec: str | None = None, *, cache: bool = True, **params):
@@ -259,10 +275,15 @@ class Client:
 
         return registry.get(self.store, kind, name)
 
-    def set_default_model(self, name: str, kind: str = "chat"):
+    def set_default_model(self, name: str, kind: str = "chat", *, reindex: bool = True, progress=None):
+        """Make NAME the default of its kind. For kind='embedder' the corpus is re-embedded with it and its
+        index built now (reindex=False leaves that to the next search or `build_index`)."""
         from fincortex.models import registry
 
-        return registry.set_default(self.store, kind, name)
+        record = registry.set_default(self.store, kind, name)
+        if kind == "embedder" and reindex:
+            self.build_index(progress=progress)
+        return record
 
     # -- dashboard readers (fincortex.ui) ------------------------------------------------------------
     def chunks(self, chunk_ids) -> list[dict]:
@@ -348,3 +369,39 @@ class Client:
         from fincortex.agents.agent_runs import audit_run
 
         return audit_run(self.store, run_id)
+
+    # -- tuning: embedder and reranker on the user's corpus (fincortex.models.pairs, .embed_tuning, ...) --
+    def build_training_pairs(self, config=None, progress=None, **fields):
+        """Collect and store a pairs run (PairsConfig or its fields); returns a PairsRun."""
+        from fincortex.models.pairs import PairsConfig, build_pairs
+
+        return build_pairs(self.settings, self.store, config or PairsConfig(**fields), progress)
+
+    def training_pair_runs(self, limit: int = 20) -> list[dict]:
+        from fincortex.models.pairs import list_runs
+
+        return list_runs(self.store, limit)
+
+    def tune_embedder(self, config=None, progress=None, reindex: bool = True, **fields):
+        """Fine-tune the embedder (EmbedTuneConfig or its fields); registers it (kind 'embedder'). With
+        set_default=True it becomes the default and, unless reindex=False, the corpus is re-embedded now."""
+        from fincortex.models.embed_tuning import EmbedTuneConfig, run_embed_tuning
+
+        config = config or EmbedTuneConfig(**fields)
+        result = run_embed_tuning(config, self.settings, self.store, progress)
+        if config.set_default and reindex:
+            self.build_index()
+        return result
+
+    def tune_reranker(self, config=None, progress=None, **fields):
+        """Train a cross-encoder from the (tuned) embedder on the same pairs (RerankTuneConfig or its
+        fields); registered as kind 'reranker' and, by default, made the default reranker."""
+        from fincortex.models.rerank_tuning import RerankTuneConfig, run_rerank_tuning
+
+        return run_rerank_tuning(config or RerankTuneConfig(**fields), self.settings, self.store, progress)
+
+    def export_heldout(self, out) -> dict:
+        """The held-apart TAT-QA split as a BEIR folder (evaluate with `evaluate_retrieval(out, ...)`)."""
+        from fincortex.models.heldout import export_heldout
+
+        return export_heldout(self.settings, out)

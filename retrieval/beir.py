@@ -107,9 +107,8 @@ def table_to_text(rows: list[list[str]]) -> str:
     return "\n".join(" | ".join(str(cell).strip() for cell in row) for row in rows if any(str(c).strip() for c in row))
 
 
-def export_tatqa(tatqa_file: Path | str, out: Path | str) -> dict:
-    """TAT-QA -> BEIR: each table and paragraph is a corpus document, each question a query; qrels are
-    the question's `rel_paragraphs`, plus its context's table when the answer comes from the table."""
+def read_tatqa(tatqa_file: Path | str) -> list[dict]:
+    """The TAT-QA file as its list of contexts (table + paragraphs + questions)."""
     tatqa_file = Path(tatqa_file)
     try:
         contexts = json.loads(tatqa_file.read_text(encoding="utf-8"))
@@ -117,6 +116,13 @@ def export_tatqa(tatqa_file: Path | str, out: Path | str) -> dict:
         raise BeirFormatError(f"cannot read TAT-QA file {tatqa_file}: {exc}") from exc
     if not isinstance(contexts, list):
         raise BeirFormatError(f"{tatqa_file}: expected a JSON list of contexts (TAT-QA format)")
+    return contexts
+
+
+def tatqa_records(contexts: list[dict], origin: str = "TAT-QA") -> tuple[list[dict], list[dict], list[tuple[str, str, int]]]:
+    """TAT-QA contexts -> BEIR (corpus, queries, qrels): each table and paragraph is a corpus document,
+    each question a query; qrels are the question's `rel_paragraphs`, plus its context's table when the
+    answer comes from the table."""
     corpus, queries, qrels = [], [], []
     for n, context in enumerate(contexts):
         try:
@@ -124,7 +130,7 @@ def export_tatqa(tatqa_file: Path | str, out: Path | str) -> dict:
             paragraphs = {str(p["order"]): p for p in context["paragraphs"]}
             questions = context["questions"]
         except (KeyError, TypeError) as exc:
-            raise BeirFormatError(f"{tatqa_file}: context #{n} lacks table/paragraphs/questions ({exc})") from exc
+            raise BeirFormatError(f"{origin}: context #{n} lacks table/paragraphs/questions ({exc})") from exc
         corpus.append({"_id": table["uid"], "title": "", "text": table_to_text(table["table"])})
         corpus.extend({"_id": p["uid"], "title": "", "text": p["text"]} for p in paragraphs.values())
         for q in questions:
@@ -135,6 +141,13 @@ def export_tatqa(tatqa_file: Path | str, out: Path | str) -> dict:
                 continue
             queries.append({"_id": q["uid"], "text": q["question"]})
             qrels.extend((q["uid"], doc_id, 1) for doc_id in sorted(relevant))
+    return corpus, queries, qrels
+
+
+def export_tatqa(tatqa_file: Path | str, out: Path | str) -> dict:
+    """TAT-QA -> BEIR folder (see tatqa_records)."""
+    contexts = read_tatqa(tatqa_file)
+    corpus, queries, qrels = tatqa_records(contexts, str(tatqa_file))
     write_beir(out, corpus, queries, qrels)
     return {"out": str(out), "n_docs": len(corpus), "n_queries": len(queries), "n_qrels": len(qrels),
             "n_tables": len(contexts)}

@@ -23,7 +23,7 @@ class RerankerUnavailable(RuntimeError):
 
 
 UNAVAILABLE_HINT = (
-    "no reranker configured: train one (fincortex models tune-reranker, when available), or point "
+    "no reranker configured: train one with `fincortex tune reranker` (it becomes the default), or point "
     "FINCORTEX_RERANKER at a sentence-transformers CrossEncoder folder or hub id"
 )
 
@@ -81,6 +81,8 @@ class Reranker:
     def __init__(self, model: str, device: str | None = None, max_length: int = 256,
                  allow_untrained_head: bool = False, backend: str = "torch", models_dir: Path | None = None) -> None:
         local = Path(model).expanduser()
+        if not local.exists() and (local.is_absolute() or model.startswith((".", "~"))):
+            raise RerankerUnavailable(f"reranker folder {local} does not exist (moved or deleted?); " + UNAVAILABLE_HINT)
         if local.exists() and not allow_untrained_head and not has_trained_head(local):
             raise RerankerUnavailable(
                 f"reranker {model!r} has no trained classification head (config.json architectures lack "

@@ -236,11 +236,14 @@ class Searcher:
         timings["hydrate"] = _ms(clock)
         pool = [c for c in pool if c.chunk_id in rows]  # a chunk deleted since the last sync
         if reranker is not None and pool:
+            # only the top rerank_top_n are re-scored (as the option says); with k larger than that the
+            # rest follow in fused order, so an evaluation at depth 100 measures what search does at k=10
             clock = time.perf_counter()
-            scores = reranker.score(query, [rows[c.chunk_id]["text"] for c in pool])
-            for candidate, score in zip(pool, scores.tolist()):
+            head, tail = pool[: self.options.rerank_top_n], pool[self.options.rerank_top_n:]
+            scores = reranker.score(query, [rows[c.chunk_id]["text"] for c in head])
+            for candidate, score in zip(head, scores.tolist()):
                 candidate.stages["rerank_score"] = float(score)
-            pool.sort(key=lambda c: -c.stages["rerank_score"])
+            pool = sorted(head, key=lambda c: -c.stages["rerank_score"]) + tail
             timings["rerank"] = _ms(clock)
         hits = [self._hit(rank, c, rows[c.chunk_id]) for rank, c in enumerate(pool[:k], start=1)]
         if filters.active and allowed is not None and len(hits) < min(k, len(allowed)) and mode != "bm25":

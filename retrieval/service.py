@@ -24,20 +24,62 @@ _embedders: dict[str, Embedder] = {}
 _searchers: dict[tuple, Searcher] = {}
 
 
-def embedding_model_name(store: Store | None, settings: Settings) -> str:
-    """settings.embedding_model, or the path of the registered embedder of that name (model registry)."""
-    name = settings.embedding_model
-    if store is None or Path(name).expanduser().exists():
-        return name
+def registered_path(store: Store, kind: str, name: str | None = None) -> tuple[str, str] | None:
+    """(name, path) of a registered model of `kind` (the default one when name is None), read from the
+    shared `models` table with SQL so retrieval does not import the models area."""
     try:
         with store.read() as conn:
             exists = conn.execute(
                 "SELECT count(*) FROM information_schema.tables WHERE table_name = 'models'").fetchall()[0][0]
-            row = conn.execute("SELECT path FROM models WHERE kind = 'embedder' AND name = ?", [name]).fetchall()[:1] \
-                if exists else None
+            if not exists:
+                return None
+            if name is None:
+                row = conn.execute("SELECT name, path FROM models WHERE kind = ? AND is_default", [kind]).fetchall()
+            else:
+                row = conn.execute("SELECT name, path FROM models WHERE kind = ? AND name = ?", [kind, name]).fetchall()
     except Exception:
+        return None
+    return (row[0][0], row[0][1]) if row else None
+
+
+def embedding_model_name(store: Store | None, settings: Settings) -> str:
+    """The embedding model search uses, as a name or path Embedder understands.
+
+    settings.embedding_model (FINCORTEX_EMBEDDING_MODEL) when it names something other than the packaged
+    default (see `named_embedder`). When it is the packaged default, the registry's default embedder wins
+    if one is set (`fincortex models set-default NAME --kind embedder`).
+    """
+    from fincortex.retrieval.embedder import DEFAULT_MODEL
+
+    name = settings.embedding_model
+    if store is None or name != DEFAULT_MODEL:
+        return named_embedder(store, name)
+    found = registered_path(store, "embedder")
+    return _registered_folder(found, default=True) if found else name
+
+
+def named_embedder(store: Store | None, name: str) -> str:
+    """A folder, hub id or the packaged alias as given; the name of a registered `embedder` -> its folder."""
+    from fincortex.retrieval.embedder import DEFAULT_MODEL
+
+    if store is None or name == DEFAULT_MODEL or Path(name).expanduser().exists():
         return name
-    return row[0][0] if row else name
+    found = registered_path(store, "embedder", name)
+    return _registered_folder(found, default=False) if found else name
+
+
+def _registered_folder(found: tuple[str, str], default: bool) -> str:
+    from fincortex.retrieval.embedder import DEFAULT_MODEL, EmbeddingModelError
+
+    registered, path = found
+    if registered == DEFAULT_MODEL:
+        return registered  # the packaged model registered as an embedder: keep its alias (and model key)
+    if not Path(path).is_dir():
+        raise EmbeddingModelError(
+            f"the {'default ' if default else ''}embedder {registered!r} is registered at {path}, which is missing: "
+            f"restore the folder, or switch back with `fincortex models set-default {DEFAULT_MODEL} --kind embedder`"
+        )
+    return path
 
 
 def get_embedder(name: str, backend: str = "torch", models_dir: Path | None = None) -> Embedder:
@@ -51,9 +93,11 @@ def get_embedder(name: str, backend: str = "torch", models_dir: Path | None = No
         return _embedders[key]
 
 
-def get_searcher(store: Store, settings: Settings, options: RetrievalOptions | None = None) -> Searcher:
+def get_searcher(store: Store, settings: Settings, options: RetrievalOptions | None = None,
+                 embedder: Embedder | None = None) -> Searcher:
+    """The shared Searcher of a store for the current embedder (or `embedder`, e.g. a tuning miner)."""
     options = options or RetrievalOptions.from_env()
-    embedder = get_embedder(embedding_model_name(store, settings), settings.embed_backend, settings.models_dir)
+    embedder = embedder or get_embedder(embedding_model_name(store, settings), settings.embed_backend, settings.models_dir)
     key = (str(store.path.resolve()), str(settings.index_dir), embedder.key, options)
     with _lock:
         if key not in _searchers:
@@ -131,10 +175,20 @@ def index_status(store: Store, settings: Settings, options: RetrievalOptions | N
 def evaluate_retrieval(settings: Settings, beir_dir: Path | str, modes: tuple[str, ...] = ("dense", "bm25", "hybrid"),
                        rerank: bool = False, json_out: Path | str | None = None, store_path: Path | None = None,
                        max_queries: int | None = None, options: RetrievalOptions | None = None,
-                       progress=None) -> dict:
+                       progress=None, embedder: str | None = None, reranker: str | None = None) -> dict:
+    """`embedder`/`reranker`: a registered name, folder or id; default: what search uses for the database."""
     from fincortex.retrieval.evaluation import evaluate_beir
 
-    embedder = get_embedder(settings.embedding_model, settings.embed_backend, settings.models_dir)
+    store = Store(settings.db_path, lock_timeout_s=settings.lock_timeout_s) if settings.db_path.exists() else None
+    embedder_name = named_embedder(store, embedder) if embedder else embedding_model_name(store, settings)
+    options = options or RetrievalOptions.from_env()
+    if reranker:
+        found = registered_path(store, "reranker", reranker) if store is not None else None
+        options = options.with_(reranker=found[1] if found else reranker)
+    elif rerank and not options.reranker and store is not None:
+        found = registered_path(store, "reranker")  # the default reranker of the user's database
+        options = options.with_(reranker=found[1]) if found else options
+    embedder = get_embedder(embedder_name, settings.embed_backend, settings.models_dir)
     report = evaluate_beir(beir_dir, settings.cache_dir, embedder, modes=tuple(modes), rerank=rerank,
                            options=options, store_path=store_path, max_queries=max_queries, progress=progress)
     if json_out:
