@@ -94,6 +94,8 @@ def ingest(
     source: Annotated[str, typer.Option("--source")] = "file",
     encoding: Annotated[str, typer.Option("--encoding", help="text encoding of the files")] = "utf-8",
     as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
+    engine: Annotated[str, typer.Option("--engine", help="local (this process) | ray (Ray Data stages: parse, chunk, embed)")] = "local",
+    address: Annotated[Optional[str], typer.Option("--address", help="Ray cluster address (auto, ray://head:10001); default: a local Ray instance")] = None,
     db: DbOption = None,
     mirror: MirrorOption = None,
 ) -> None:
@@ -113,6 +115,7 @@ def ingest(
             report = client.ingest(
                 paths, dataset=dataset, doc_type=doc_type, ticker=ticker, published_at=published_at,
                 source=source, encoding=encoding, on_outcome=lambda o: progress.advance(task),
+                engine=engine, ray_address=address,
             )
     except (IngestError, DatasetError, ValueError) as exc:
         _fail(str(exc), code=2)
@@ -185,7 +188,27 @@ def stats(db: DbOption = None, as_json: Annotated[bool, typer.Option("--json")] 
             console.print(table)
 
 
+def cpu_backends(
+    embed_backend: Annotated[Optional[str], typer.Option(
+        "--embed-backend", help="CPU embedding backend: torch | torch-bf16 | onnx | onnx-int8 (env FINCORTEX_EMBED_BACKEND)")] = None,
+    rerank_backend: Annotated[Optional[str], typer.Option(
+        "--rerank-backend", help="CPU reranker backend, same choices (env FINCORTEX_RERANK_BACKEND)")] = None,
+) -> None:
+    """fincortex: retrieval-augmented financial agents."""
+    import os
+
+    from fincortex.retrieval.onnx_backend import BACKENDS
+
+    for name, value in (("FINCORTEX_EMBED_BACKEND", embed_backend), ("FINCORTEX_RERANK_BACKEND", rerank_backend)):
+        if value is not None:
+            if value not in BACKENDS:
+                _fail(f"{name.split('_', 1)[1].lower().replace('_', '-')} {value!r} is unknown; choose one of "
+                      f"{', '.join(BACKENDS)}", code=2)
+            os.environ[name] = value  # every command reads its settings from the environment
+
+
 def register(app: typer.Typer) -> None:
+    app.callback()(cpu_backends)
     app.command()(doctor)
     app.command()(ingest)
     app.command()(stats)

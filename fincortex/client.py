@@ -60,8 +60,13 @@ class Client:
         encoding: str = "utf-8",
         on_outcome=None,
         update_index: bool = True,
+        engine: str = "local",
+        ray_address: str | None = None,
     ):
-        """Ingest files/folders, or a dataset ('ectsum:val'); returns an IngestReport (per-file outcomes)."""
+        """Ingest files/folders, or a dataset ('ectsum:val'); returns an IngestReport (per-file outcomes).
+
+        engine='ray' runs parse, chunk and embed as Ray Data stages (a local Ray instance, or the cluster
+        at ray_address); this process stays the only database writer."""
         from fincortex.ingest import service
         from fincortex.ingest.dates import parse_cli_date
         from fincortex.ingest.parsers import FileOptions
@@ -69,7 +74,8 @@ class Client:
         if dataset:
             if paths:
                 raise ValueError("give either paths or a dataset, not both")
-            report = service.ingest_dataset(self.settings, self.store, dataset, on_outcome)
+            report = service.ingest_dataset(self.settings, self.store, dataset, on_outcome, engine=engine,
+                                            ray_options=self._ray_options(engine, ray_address))
         else:
             if isinstance(published_at, str):
                 published_at = parse_cli_date(published_at)
@@ -77,10 +83,18 @@ class Client:
                                   encoding=encoding)
             if isinstance(paths, (str, Path)):
                 paths = [paths]
-            report = service.ingest_paths(self.settings, self.store, paths or [], options, on_outcome)
+            report = service.ingest_paths(self.settings, self.store, paths or [], options, on_outcome, engine=engine,
+                                          ray_options=self._ray_options(engine, ray_address))
         if update_index and report.count("added", "replaced") and self._has_index():
             self.build_index()  # incremental: embeds only the new chunks, drops replaced ones
         return report
+
+    def _ray_options(self, engine: str, address: str | None):
+        if engine != "ray":
+            return None
+        from fincortex.ingest.ray_engine import default_options
+
+        return default_options(self.settings, self.store, address)
 
     def _has_index(self) -> bool:
         with self.store.read() as conn:

@@ -19,11 +19,12 @@ from fincortex.store import Store
 WRITE_BATCH = 2048  # chunks embedded between two short write transactions
 
 
-def register_model(store: Store, embedder: Embedder) -> None:
+def register_model(store: Store, embedder: Embedder, dim: int | None = None) -> None:
+    """`dim` when known (vectors computed elsewhere) spares loading the model for `embedder.dim`."""
     with store.write() as conn:
         conn.execute(
             "INSERT INTO embedding_models VALUES (?, ?, ?, ?, ?, now()) ON CONFLICT (model_key) DO NOTHING",
-            [embedder.key, embedder.name, str(embedder.ref.path), embedder.dim, embedder.ref.weights_sha256],
+            [embedder.key, embedder.name, str(embedder.ref.path), dim or embedder.dim, embedder.ref.weights_sha256],
         )
 
 
@@ -86,6 +87,11 @@ def _insert(store: Store, model_key: str, ids: np.ndarray, vectors: np.ndarray) 
             [model_key],
         )
         conn.unregister("new_vectors")
+
+
+def insert_vectors(store: Store, model_key: str, ids: np.ndarray, vectors: np.ndarray) -> None:
+    """Store vectors computed elsewhere (the Ray engine's embed stage); existing rows are kept."""
+    _insert(store, model_key, ids, vectors)
 
 
 def load_embeddings(

@@ -165,6 +165,30 @@ class IngestPipeline:
         return report
 
     # -- preparing ---------------------------------------------------------------------------------
+    def prepare_origin(self, origin: Origin, known: dict[str, str]) -> _Prepared:
+        """Hash, parse and chunk one origin without touching the database: the per-origin work of
+        `run`, for engines that prepare elsewhere and write here (fincortex/ingest/ray_engine.py).
+        Origins above STREAM_THRESHOLD_BYTES are not for this path: `run` streams them."""
+        t0 = time.perf_counter()
+        outcome = Outcome(origin.item, "failed", n_bytes=origin.size)
+        origin_hash = ""
+        documents: list[tuple[Document, list]] = []
+        try:
+            if origin.error:
+                raise IngestError(origin.error)
+            origin_hash = origin.hash()
+            if known.get(origin.uri) == origin_hash:
+                outcome.outcome = "unchanged"
+            else:
+                documents = self._prepare(origin, origin_hash)
+                outcome.outcome = "replaced" if origin.uri in known else "added"
+                outcome.n_documents = len(documents)
+                outcome.n_chunks = sum(len(rows) for _, rows in documents)
+        except (IngestError, OSError, ValueError) as exc:
+            outcome.outcome, outcome.reason, origin_hash = "failed", str(exc) or exc.__class__.__name__, ""
+        outcome.seconds = time.perf_counter() - t0
+        return _Prepared(origin, origin_hash, outcome, documents)
+
     def _chunk_rows(self, doc: Document, doc_id: int) -> Iterator[tuple]:
         for chunk in self.chunker.chunk(doc.sections):
             yield (

@@ -19,9 +19,25 @@ from fincortex.prices import CRYPTO_DATASET_FILES, import_prices
 from fincortex.store import Store
 
 
+ENGINES = ("local", "ray")
+
+
 def make_pipeline(settings: Settings, store: Store) -> IngestPipeline:
     chunker = Chunker(load_tokenizer(settings.embedding_model), settings.chunk_tokens, settings.chunk_overlap)
     return IngestPipeline(store, chunker, batch_docs=settings.ingest_batch_docs)
+
+
+def run_engine(settings: Settings, store: Store, origins, args: dict, on_outcome, engine: str = "local",
+               ray_options=None) -> IngestReport:
+    """`local`: this process; `ray`: Ray Data stages (fincortex/ingest/ray_engine.py), same writer."""
+    if engine not in ENGINES:
+        raise IngestError(f"unknown ingest engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    pipeline = make_pipeline(settings, store)
+    if engine == "local":
+        return pipeline.run(origins, args, on_outcome)
+    from fincortex.ingest.ray_engine import default_options, run_on_ray
+
+    return run_on_ray(pipeline, origins, ray_options or default_options(settings, store), args, on_outcome)
 
 
 def split_dataset_spec(spec: str) -> tuple[str, str | None]:
@@ -43,6 +59,8 @@ def ingest_paths(
     paths: Iterable[str | Path],
     options: FileOptions,
     on_outcome: Callable[[Outcome], None] | None = None,
+    engine: str = "local",
+    ray_options=None,
 ) -> IngestReport:
     paths = [Path(p) for p in paths]
     if not paths:
@@ -50,7 +68,7 @@ def ingest_paths(
     now = datetime.now(timezone.utc).replace(tzinfo=None)
     options = FileOptions(**{**options.__dict__, "ingested_at": options.ingested_at or now})
     args = {"paths": [str(p) for p in paths], **{k: v for k, v in options.__dict__.items() if v is not None}}
-    return make_pipeline(settings, store).run(file_origins(paths, options), args, on_outcome)
+    return run_engine(settings, store, file_origins(paths, options), args, on_outcome, engine, ray_options)
 
 
 def ingest_dataset(
@@ -59,12 +77,14 @@ def ingest_dataset(
     spec: str,
     on_outcome: Callable[[Outcome], None] | None = None,
     on_file: Callable[[DatasetFile], None] | None = None,
+    engine: str = "local",
+    ray_options=None,
 ) -> IngestReport:
     pulled = pull(settings, spec, on_file)
     if pulled.name == "crypto-prices":
         return _import_crypto(store, pulled, on_outcome)
     origins = list(dataset_origins(pulled))
-    return make_pipeline(settings, store).run(origins, {"dataset": spec}, on_outcome)
+    return run_engine(settings, store, origins, {"dataset": spec}, on_outcome, engine, ray_options)
 
 
 def _import_crypto(store: Store, pulled: PulledDataset, on_outcome) -> IngestReport:
