@@ -21,10 +21,12 @@ import pyarrow as pa
 
 from fincortex.ingest.chunking import Chunker
 from fincortex.ingest.documents import Document, IngestError, chunk_id_for, doc_id_for
-from fincortex.store import Store
+from fincortex.store import ROW_GROUP_SIZE, Store
 
 STREAM_THRESHOLD_BYTES = 32 << 20  # origins above this stream their chunks instead of batching
-CHUNK_SUB_BATCH = 5000
+# one sub-batch = one full DuckDB row group: the checkpoint after each commit then writes whole new
+# row groups and has nothing to merge (see fincortex/store.py ROW_GROUP_SIZE for the measurements)
+CHUNK_SUB_BATCH = ROW_GROUP_SIZE
 
 
 @dataclass
