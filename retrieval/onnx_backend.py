@@ -155,11 +155,14 @@ def _output_name(module) -> str:
 
 def make_session(path: Path, threads: int = 0):
     """An ONNX Runtime CPU session. Spinning is off: on a shared, loaded machine spin-waiting workers
-    steal the cores they wait for (measured: up to 2x slower at load 7 on 2 cores)."""
+    steal the cores they wait for (measured: up to 2x slower at load 7 on 2 cores). threads=0 follows
+    torch's setting at load time, so one knob (torch.set_num_threads / OMP_NUM_THREADS) sets both."""
+    import torch
+
     ort = _onnxruntime()
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.intra_op_num_threads = max(0, threads)
+    options.intra_op_num_threads = threads if threads > 0 else torch.get_num_threads()
     options.inter_op_num_threads = 1
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
