@@ -17,10 +17,48 @@ import json
 import os
 import platform
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 PRICE_FILES = {"BTC": "prices/btcusd_daily_2011_2022.csv", "ETH": "prices/bitstamp_btc_eth_ltc_usd_daily.csv"}
+
+
+class LoadSampler:
+    """Samples the 1-minute load average every 10 s: a shared machine's contention belongs in the result."""
+
+    def __init__(self) -> None:
+        self.samples: list[float] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(10):
+            self.samples.append(os.getloadavg()[0])
+
+    def __enter__(self) -> "LoadSampler":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+
+    def summary(self) -> dict[str, float | None]:
+        s = self.samples
+        return {"mean": round(sum(s) / len(s), 2) if s else None, "max": round(max(s), 2) if s else None}
+
+
+def day_progress(label: str):
+    """A tqdm bar fed by the simulator's (done, total) callback: a cold run takes tens of minutes."""
+    from tqdm import tqdm
+
+    bar = tqdm(desc=label, unit="day")
+
+    def update(done: int, total: int) -> None:
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+    return update
 
 
 def main() -> None:
@@ -59,13 +97,15 @@ def main() -> None:
 
     config = BacktestConfig(agents=("buyhold", "sma", "momentum", "llm"), llm=llm, **base)
     load_avg_before = os.getloadavg()
-    t = time.perf_counter()
-    cold = run_backtest(client.settings, client.store, config)
-    cold_s = time.perf_counter() - t
+    with LoadSampler() as cold_load:
+        t = time.perf_counter()
+        cold = run_backtest(client.settings, client.store, config, day_progress("cold (LLM calls)"))
+        cold_s = time.perf_counter() - t
     cache_entries = LLMCache(client.store).count()
-    t = time.perf_counter()
-    warm = run_backtest(client.settings, client.store, config)
-    warm_s = time.perf_counter() - t
+    with LoadSampler() as warm_load:
+        t = time.perf_counter()
+        warm = run_backtest(client.settings, client.store, config, day_progress("warm (cache)"))
+        warm_s = time.perf_counter() - t
     load_avg_after = os.getloadavg()
 
     def trades(report):
@@ -79,6 +119,7 @@ def main() -> None:
         "torch_threads": args.threads, "trader": llm,
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
                     "load_avg_before": load_avg_before, "load_avg_after": load_avg_after,
+                    "load_avg_1m_during_cold": cold_load.summary(), "load_avg_1m_during_warm": warm_load.summary(),
                     "note": "shared 2-core machine; load averages show the contention during the run"},
         "cold": {"wall_s": round(cold_s, 2), "ms_per_day": round(1000 * cold_s / n_days, 1),
                  "llm_calls": sum(d.decision.scores.get("llm_calls", 0)
