@@ -38,12 +38,14 @@ class _Stages:
     def __call__(self, stage: str, done: int, total: int) -> None:
         from tqdm import tqdm
 
-        if stage != self.stage:
+        if stage != self.stage or self.bar is None:
             self.close()
             self.stage, self.bar = stage, tqdm(total=total, desc=stage, unit="it")
         self.bar.total = total
         self.bar.n = done
         self.bar.refresh()
+        if done >= total:
+            self.close()
 
     def close(self) -> None:
         if self.bar is not None:
@@ -142,12 +144,13 @@ def tune_reranker(
     source: SourceOption = None,
     max_pairs: MaxPairsOption = None,
     negatives: Annotated[int, typer.Option(help="Hard negatives per pair (label-0 rows).")] = 3,
-    train_pairs: Annotated[int, typer.Option(help="Training pairs used (CPU budget).")] = 700,
+    train_pairs: Annotated[int, typer.Option(help="Training pairs used (CPU budget).")] = 400,
     epochs: float = 1.0,
     max_steps: Annotated[Optional[int], typer.Option(help="Optimizer steps (overrides --epochs).")] = None,
     batch_size: int = 32,
     lr: float = 5e-5,
-    max_length: Annotated[int, typer.Option(help="Tokens per (query, passage) while training.")] = 160,
+    max_length: Annotated[int, typer.Option(help="Tokens per (query, passage) while training.")] = 128,
+    eval_queries: Annotated[int, typer.Option(help="Held-apart queries scored after training (x20 passages).")] = 60,
     time_budget: BudgetOption = 17.0,
     seed: int = 0,
     set_default: Annotated[bool, typer.Option("--set-default/--no-set-default")] = True,
@@ -175,7 +178,7 @@ def tune_reranker(
             embedder=embedder, name=name, pairs_run=pairs,
             pairs=_pairs_config(source, max_pairs, negatives, seed, None, None), n_negatives=negatives,
             max_pairs=train_pairs, epochs=epochs, max_steps=max_steps, batch_size=batch_size, learning_rate=lr,
-            max_length=max_length, time_budget_min=time_budget, seed=seed, set_default=set_default,
+            max_length=max_length, eval_queries=eval_queries, time_budget_min=time_budget, seed=seed, set_default=set_default,
             overwrite=overwrite)
         result = client.tune_reranker(config, progress=stages)
     except (*_errors(), ValueError) as exc:

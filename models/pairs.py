@@ -23,7 +23,7 @@ from fincortex.store import Store
 
 Progress = Callable[[str, int, int], None]
 DEFAULT_SOURCES = ("tatqa", "headlines", "ectsum")  # synthetic: slow on a CPU, switch it on explicitly
-DEFAULT_MAX_PAIRS = {"tatqa": 1200, "headlines": 250, "ectsum": 250, "synthetic": 100}
+DEFAULT_MAX_PAIRS = {"tatqa": 1200, "headlines": 200, "ectsum": 200, "synthetic": 100}
 
 
 class TuningDataError(ValueError):
