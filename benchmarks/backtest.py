@@ -92,7 +92,7 @@ def main() -> None:
     llm = {"character": args.character, "cpu_threads": args.threads, "size_by": args.size, "decide_every": args.every}
     base = dict(symbol=args.symbol, start=args.start, end=args.end, seed=0)
     t = time.perf_counter()
-    rules = run_backtest(client.settings, client.store, BacktestConfig(agents=("buyhold", "sma", "momentum"), **base))
+    run_backtest(client.settings, client.store, BacktestConfig(agents=("buyhold", "sma", "momentum"), **base))
     rules_s = time.perf_counter() - t
 
     config = BacktestConfig(agents=("buyhold", "sma", "momentum", "llm"), llm=llm, **base)

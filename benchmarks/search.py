@@ -37,7 +37,7 @@ from fincortex.retrieval import embedding_cache, service  # noqa: E402
 from fincortex.retrieval.corpus_rows import DocRow, write_documents  # noqa: E402
 from fincortex.retrieval.filters import SearchFilters  # noqa: E402
 from fincortex.retrieval.options import RetrievalOptions  # noqa: E402
-from fincortex.retrieval.reranker import Reranker  # noqa: E402
+from fincortex.retrieval.reranker import Reranker, has_trained_head  # noqa: E402
 from fincortex.retrieval.searcher import Searcher  # noqa: E402
 from fincortex.retrieval.threads import limit_threads  # noqa: E402
 from fincortex.store import Store  # noqa: E402
@@ -174,8 +174,20 @@ def _langchain_embeddings(embedder):
     return SameEmbedder()
 
 
+def default_reranker(settings: Settings) -> str | None:
+    """The reranker search would use on the user's store (a tuned one), if any."""
+    from fincortex.retrieval.reranker import RerankerUnavailable, resolve_reranker
+
+    if not settings.db_path.exists():
+        return None
+    try:
+        return resolve_reranker(Store(settings.db_path), os.environ.get("FINCORTEX_RERANKER"))
+    except RerankerUnavailable:
+        return None
+
+
 def bench_size(settings: Settings, store: Store, size: int, qs: list[str], rerank_model: str | None,
-               rerank_queries: int, checkpoint) -> dict:
+               rerank_queries: int, checkpoint, rerank_backends: tuple[str, ...] = ("torch",)) -> dict:
     embedder = service.get_embedder(settings.embedding_model)
     result: dict = {"chunks": size}
     index_dir = store.path.parent / (store.path.stem + ".indexes")
@@ -250,11 +262,19 @@ def bench_size(settings: Settings, store: Store, size: int, qs: list[str], reran
     result["fincortex"], result["langchain_faiss"] = ours, theirs
     checkpoint(result)
     if rerank_model:
-        searcher._reranker = Reranker(rerank_model, allow_untrained_head=True)
-        stats, _ = timed_queries(lambda q: searcher.search(q, k=K, mode="hybrid", rerank=True), qs[:rerank_queries])
-        ours["hybrid_rerank"] = stats | {"rerank_top_n": searcher.options.rerank_top_n,
-                                         "reranker": "MiniLM-L6 cross-encoder architecture with an untrained head: "
-                                                     "latency only, the scores are not meaningful"}
+        trained = has_trained_head(Path(rerank_model))
+        for backend in rerank_backends:
+            searcher._reranker = Reranker(rerank_model, allow_untrained_head=not trained, backend=backend,
+                                          models_dir=settings.models_dir)
+            searcher.search("warm up the reranker", k=K, mode="hybrid", rerank=True)
+            stats, _ = timed_queries(lambda q: searcher.search(q, k=K, mode="hybrid", rerank=True),
+                                     qs[:rerank_queries])
+            key = "hybrid_rerank" if backend == "torch" else f"hybrid_rerank_{backend.replace('-', '_')}"
+            ours[key] = stats | {
+                "rerank_top_n": searcher.options.rerank_top_n, "backend": backend, "reranker_path": rerank_model,
+                "reranker": "trained cross-encoder (fincortex tune reranker)" if trained else
+                            "MiniLM-L6 cross-encoder architecture with an untrained head: latency only"}
+            checkpoint(result)
     result["p95_dense_ours_vs_peer"] = round(ours["dense"]["p95_ms"] / theirs["dense"]["p95_ms"], 3)
     result["p95_dense_ours_vs_peer_one_thread"] = round(
         ours["dense"]["p95_ms"] / theirs["dense_one_thread"]["p95_ms"], 3)
@@ -305,6 +325,9 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--no-rerank", action="store_true", help="skip the hybrid+rerank latency row")
     parser.add_argument("--rerank-queries", type=int, default=50, help="queries timed with rerank (slow on CPU)")
+    parser.add_argument("--reranker", help="cross-encoder folder to time (default: the registered default "
+                        "reranker; else the embedder's weights with an untrained head, latency only)")
+    parser.add_argument("--rerank-backends", default="torch", help="comma-separated: torch, torch-bf16, onnx, onnx-int8")
     parser.add_argument("--prepare-only", action="store_true", help="build stores and embed, measure nothing")
     parser.add_argument("--gpu", action="store_true", help="GPU vs CPU faiss at 1M x 384 (needs CUDA)")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "search.json")
@@ -342,7 +365,7 @@ def main() -> None:
                   "faiss defaults and again with one thread",
         "preparation": prep, "sizes": {},
     }
-    rerank_model = None if args.no_rerank else str(embedder.ref.path)
+    rerank_model = None if args.no_rerank else (args.reranker or default_reranker(settings) or str(embedder.ref.path))
     for size in sorted(sizes):
         print(f"benchmarking {size} chunks", file=sys.stderr, flush=True)
         def checkpoint(partial, size=size):
@@ -350,7 +373,8 @@ def main() -> None:
             args.out.parent.mkdir(parents=True, exist_ok=True)
             args.out.write_text(json.dumps(result, indent=2, default=str))
 
-        checkpoint(bench_size(settings, stores[size], size, qs, rerank_model, args.rerank_queries, checkpoint))
+        checkpoint(bench_size(settings, stores[size], size, qs, rerank_model, args.rerank_queries, checkpoint,
+                              tuple(args.rerank_backends.split(","))))
     print(json.dumps(result, indent=2, default=str))
 
 

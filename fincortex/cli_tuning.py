@@ -144,8 +144,9 @@ def tune_reranker(
     source: SourceOption = None,
     max_pairs: MaxPairsOption = None,
     negatives: Annotated[int, typer.Option(help="Hard negatives per pair (label-0 rows).")] = 3,
-    train_pairs: Annotated[int, typer.Option(help="Training pairs used (CPU budget).")] = 400,
-    epochs: float = 1.0,
+    train_pairs: Annotated[Optional[int], typer.Option(
+        help="Use at most N training pairs (default: all of the run).")] = None,
+    epochs: Annotated[float, typer.Option(help="Passes over the rows; --time-budget stops early.")] = 2.0,
     max_steps: Annotated[Optional[int], typer.Option(help="Optimizer steps (overrides --epochs).")] = None,
     batch_size: int = 32,
     lr: float = 5e-5,

@@ -19,7 +19,7 @@ from typing import Any, Callable
 from fincortex.config import Settings
 from fincortex.models.pairs import PairsConfig, PairsRun, build_pairs, load_run, require_corpus
 from fincortex.models.tuning_common import (
-    TuningError, check_parent_split, deadline_callback, device_and_precision, load_checked, ndcg_key, output_folder,
+    TuningError, check_parent_split, deadline_callback, seeded_on_device, load_checked, output_folder,
     precision_label, publish, register_packaged, resolve_embedder, split_of,
 )
 from fincortex.store import Store
@@ -161,15 +161,10 @@ def run_embed_tuning(config: EmbedTuneConfig, settings: Settings, store: Store,
         raise TuningError(f"pairs run {run.run_id} has {skipped} training pairs, fewer than one batch of "
                           f"{config.batch_size}: enable more sources or lower --batch-size")
 
-    import torch
     from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
     from sentence_transformers.sentence_transformer import losses
-    from transformers import set_seed
 
-    set_seed(config.seed)
-    device_args = device_and_precision()
-    if not device_args["use_cpu"]:
-        model = model.to("cuda")
+    model, device_args = seeded_on_device(model, config.seed)
     base_length = model.max_seq_length
     model.max_seq_length = min(config.max_seq_length, base_length)
     evaluator = ir_evaluator(heldout_dir)

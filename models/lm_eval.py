@@ -19,7 +19,6 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 
 from fincortex.config import Settings

@@ -22,7 +22,7 @@ from fincortex.config import Settings
 from fincortex.models.embed_tuning import TuneResult, get_pairs
 from fincortex.models.pairs import PairsConfig, PairsRun, require_corpus
 from fincortex.models.tuning_common import (
-    StartModel, TuningError, check_parent_split, deadline_callback, device_and_precision, load_checked,
+    StartModel, TuningError, check_parent_split, deadline_callback, seeded_on_device, load_checked,
     output_folder, precision_label, publish, resolve_embedder, split_of,
 )
 from fincortex.store import Store
@@ -37,8 +37,8 @@ class RerankTuneConfig:
     pairs_run: str | None = None  # default: the pairs run the starting embedder was tuned on
     pairs: PairsConfig = field(default_factory=PairsConfig)  # when a new run must be built
     n_negatives: int = 3  # hard negatives per pair used as label-0 rows
-    max_pairs: int | None = 400  # training pairs used (CPU budget); None = all
-    epochs: float = 1.0
+    max_pairs: int | None = None  # cap on training pairs; None = all (the time budget bounds the CPU time)
+    epochs: float = 2.0  # a new head needs ~200+ steps to beat the first stage (tuning_tatqa.json)
     max_steps: int | None = None
     batch_size: int = 32
     learning_rate: float = 5e-5
@@ -151,12 +151,8 @@ def run_rerank_tuning(config: RerankTuneConfig, settings: Settings, store: Store
     from sentence_transformers.cross_encoder import CrossEncoderTrainer, CrossEncoderTrainingArguments
     from sentence_transformers.cross_encoder.evaluation import CrossEncoderRerankingEvaluator
     from sentence_transformers.cross_encoder.losses import BinaryCrossEntropyLoss
-    from transformers import set_seed
 
-    set_seed(config.seed)
-    device_args = device_and_precision()
-    if not device_args["use_cpu"]:
-        model = model.to("cuda")
+    model, device_args = seeded_on_device(model, config.seed)
     samples = reranking_samples(settings, split, start, config.eval_queries, config.seed)
     evaluator = CrossEncoderRerankingEvaluator(samples, at_k=10, always_rerank_positives=False,
                                                name="tatqa-heldout", batch_size=64, write_csv=False)

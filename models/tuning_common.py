@@ -49,6 +49,18 @@ def load_checked(loader, path: Path, what: str) -> Any:
                           "(a corrupt or incomplete model folder?)") from exc
 
 
+def seeded_on_device(model: Any, seed: int) -> tuple[Any, dict[str, Any]]:
+    """Fix every seed, then move the model to the GPU when there is one: before the trainer is built, so
+    its new head and data order are the same on every run. Returns the model and the trainer's device args."""
+    from transformers import set_seed
+
+    set_seed(seed)
+    device_args = device_and_precision()
+    if not device_args["use_cpu"]:
+        model = model.to("cuda")
+    return model, device_args
+
+
 def device_and_precision() -> dict[str, Any]:
     """Trainer arguments: GPU with bf16 (fp16 on older GPUs) when CUDA is present, else CPU float32."""
     import torch

@@ -43,7 +43,7 @@ class RerankUnavailableWarning(UserWarning):
 @dataclass
 class Hit:
     rank: int
-    score: float  # the score the final order is by (rerank > fusion > dense/bm25)
+    score: float  # the score the final order is by (rerank fusion > rerank > fusion > dense/bm25)
     chunk_id: int
     doc_id: int
     text: str
@@ -243,7 +243,7 @@ class Searcher:
             scores = reranker.score(query, [rows[c.chunk_id]["text"] for c in head])
             for candidate, score in zip(head, scores.tolist()):
                 candidate.stages["rerank_score"] = float(score)
-            pool = sorted(head, key=lambda c: -c.stages["rerank_score"]) + tail
+            pool = self._order_reranked(head) + tail
             timings["rerank"] = _ms(clock)
         hits = [self._hit(rank, c, rows[c.chunk_id]) for rank, c in enumerate(pool[:k], start=1)]
         if filters.active and allowed is not None and len(hits) < min(k, len(allowed)) and mode != "bm25":
@@ -254,6 +254,18 @@ class Searcher:
 
     def _cached_vectors(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return embedding_cache.load_embeddings(self.store, self.embedder.key, ids)
+
+    def _order_reranked(self, head: list[_Candidate]) -> list[_Candidate]:
+        by_rerank = sorted(head, key=lambda c: -c.stages["rerank_score"])
+        if self.options.rerank_fusion == "replace":
+            return by_rerank
+        ids = {"first_stage": np.array([c.chunk_id for c in head]), "rerank": np.array([c.chunk_id for c in by_rerank])}
+        order = rrf({stage: (chunk_ids, chunk_ids) for stage, chunk_ids in ids.items()},
+                    {"first_stage": 1.0, "rerank": self.options.rerank_weight}, self.options.rrf_k)
+        by_id = {c.chunk_id: c for c in head}
+        for chunk_id, fused in order:
+            by_id[chunk_id].stages["final_score"] = fused
+        return [by_id[chunk_id] for chunk_id, _ in order]
 
     def _combine(self, ranked: dict[str, tuple[np.ndarray, np.ndarray]], mode: str) -> list[_Candidate]:
         by_id: dict[int, _Candidate] = {}
@@ -285,7 +297,7 @@ class Searcher:
     @staticmethod
     def _hit(rank: int, candidate: _Candidate, row: dict) -> Hit:
         s = candidate.stages
-        score = next(s[name] for name in ("rerank_score", "fusion_score", "dense_score", "bm25_score") if name in s)
+        score = next(s[name] for name in ("final_score", "rerank_score", "fusion_score", "dense_score", "bm25_score") if name in s)
         return Hit(rank=rank, score=float(score), **row,
                    **{name: s.get(name) for name in ("dense_score", "dense_rank", "bm25_score", "bm25_rank",
                                                       "fusion_score", "rerank_score")})

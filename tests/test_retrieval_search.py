@@ -63,6 +63,35 @@ def test_as_of_through_rerank(world):
     assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
 
 
+def test_rerank_fusion_orders(world):
+    """rrf: the head is ordered by 1/(k + first-stage rank) + w/(k + rerank rank); replace: by rerank score."""
+    settings, store, docs, _ = world
+    embedder = service.get_embedder(settings.embedding_model)
+    reranker = Reranker(str(embedder.ref.path), allow_untrained_head=True)
+    results = {}
+    for fusion in ("rrf", "replace"):
+        searcher = Searcher(store, settings.index_dir, embedder,
+                            RetrievalOptions(rerank_top_n=12, rerank_fusion=fusion), reranker=reranker)
+        results[fusion] = searcher.search("share buyback", k=12, mode="hybrid", rerank=True)
+    replaced = results["replace"]
+    assert [h.score for h in replaced] == [h.rerank_score for h in replaced]
+    assert [h.rerank_score for h in replaced] == sorted((h.rerank_score for h in replaced), reverse=True)
+    first_rank = {h.chunk_id: i for i, h in enumerate(sorted(replaced, key=lambda h: -h.fusion_score), 1)}
+    rerank_rank = {h.chunk_id: i for i, h in enumerate(replaced, 1)}
+    expected = {c: 1 / (60 + first_rank[c]) + 1 / (60 + rerank_rank[c]) for c in first_rank}
+    fused = results["rrf"]
+    assert {h.chunk_id for h in fused} == set(expected)
+    assert [h.score for h in fused] == pytest.approx([expected[h.chunk_id] for h in fused])
+    assert [h.score for h in fused] == sorted((h.score for h in fused), reverse=True)
+
+
+def test_bad_rerank_fusion_is_refused():
+    with pytest.raises(ValueError, match="rerank_fusion must be one of rrf, replace"):
+        RetrievalOptions(rerank_fusion="max")
+    with pytest.raises(ValueError, match="rerank_weight must be >= 0"):
+        RetrievalOptions(rerank_weight=-1)
+
+
 def test_plain_embedding_model_is_refused_as_reranker(world):
     settings = world[0]
     path = service.get_embedder(settings.embedding_model).ref.path

@@ -12,7 +12,7 @@ from fincortex.datasets.registry import DatasetFile
 from fincortex.ingest.chunking import Chunker
 from fincortex.ingest.documents import IngestError
 from fincortex.ingest.parsers import FileOptions
-from fincortex.ingest.pipeline import IngestPipeline, IngestReport, Origin, Outcome
+from fincortex.ingest.pipeline import IngestPipeline, IngestReport, Outcome
 from fincortex.ingest.sources import dataset_origins, file_origins
 from fincortex.ingest.tokens import load_tokenizer
 from fincortex.prices import CRYPTO_DATASET_FILES, import_prices
