@@ -17,7 +17,7 @@ fincortex stats
 fincortex index build
 # a real cross-encoder for search: trained once on this corpus (skipped when a default reranker exists)
 fincortex tune reranker --if-missing
-fincortex search "guidance for operating margin next quarter" --k 5 --as-of 2021-12-31 --no-rerank
+fincortex search "guidance for operating margin next quarter" --k 5 --as-of 2021-12-31
 fincortex backtest --symbol BTC --start 2018-01-01 --end 2019-12-31 --agent sma,momentum
 if [ -z "${FINCORTEX_DEMO_NO_UI:-}" ]; then
   exec fincortex ui
