@@ -90,6 +90,7 @@ class _Prepared:
     origin_hash: str
     outcome: Outcome
     documents: list[tuple[Document, list]]  # (document, chunk rows)
+    streamed: bool = False  # already written by the streaming path (nothing left to write)
 
 
 def _now() -> datetime:
@@ -128,37 +129,19 @@ class IngestPipeline:
                     record(outcome)
             pending, pending_chunks = [], 0
 
+        def stream(origin: Origin, origin_hash: str, outcome: Outcome) -> None:
+            flush()  # a streamed file commits on its own: what is pending lands first, in order
+            self._write_streaming(report.run_id, origin, origin_hash, outcome)
+
         for origin in origins:
-            t0 = time.perf_counter()
-            outcome = Outcome(origin.item, "failed", n_bytes=origin.size)
-            try:
-                if origin.error:
-                    raise IngestError(origin.error)
-                origin_hash = origin.hash()
-                if known.get(origin.uri) == origin_hash:
-                    outcome.outcome = "unchanged"
-                    pending.append(_Prepared(origin, origin_hash, outcome, []))
-                    continue
-                outcome.outcome = "replaced" if origin.uri in known else "added"
-                if origin.size > STREAM_THRESHOLD_BYTES:
-                    flush()
-                    self._write_streaming(report.run_id, origin, origin_hash, outcome)
-                    outcome.seconds = time.perf_counter() - t0
-                    known[origin.uri] = origin_hash
-                    record(outcome)
-                    continue
-                documents = self._prepare(origin, origin_hash)
-                outcome.n_documents = len(documents)
-                outcome.n_chunks = sum(len(rows) for _, rows in documents)
-                outcome.seconds = time.perf_counter() - t0
-                pending.append(_Prepared(origin, origin_hash, outcome, documents))
-                pending_chunks += outcome.n_chunks
-                known[origin.uri] = origin_hash
-            except (IngestError, OSError, ValueError) as exc:
-                outcome.outcome = "failed"
-                outcome.reason = str(exc) or exc.__class__.__name__
-                outcome.seconds = time.perf_counter() - t0
-                pending.append(_Prepared(origin, "", outcome, []))
+            prepared = self.prepare_origin(origin, known, stream=stream)
+            if prepared.outcome.outcome in ("added", "replaced"):
+                known[origin.uri] = prepared.origin_hash
+            if prepared.streamed:
+                record(prepared.outcome)
+                continue
+            pending.append(prepared)
+            pending_chunks += prepared.outcome.n_chunks
             if len(pending) >= self.batch_docs or pending_chunks >= self.batch_chunks:
                 flush()
         flush()
@@ -167,20 +150,26 @@ class IngestPipeline:
         return report
 
     # -- preparing ---------------------------------------------------------------------------------
-    def prepare_origin(self, origin: Origin, known: dict[str, str]) -> _Prepared:
-        """Hash, parse and chunk one origin without touching the database: the per-origin work of
-        `run`, for engines that prepare elsewhere and write here (fincortex/ingest/ray_engine.py).
-        Origins above STREAM_THRESHOLD_BYTES are not for this path: `run` streams them."""
+    def prepare_origin(self, origin: Origin, known: dict[str, str],
+                       stream: Callable[[Origin, str, Outcome], None] | None = None) -> _Prepared:
+        """Hash, parse and chunk one changed origin: the per-origin work of `run`, also used by engines
+        that prepare elsewhere and write here (fincortex/ingest/ray_engine.py). With `stream`, a changed
+        origin above STREAM_THRESHOLD_BYTES is handed to it (written in bounded memory) instead."""
         t0 = time.perf_counter()
         outcome = Outcome(origin.item, "failed", n_bytes=origin.size)
         origin_hash = ""
         documents: list[tuple[Document, list]] = []
+        streamed = False
         try:
             if origin.error:
                 raise IngestError(origin.error)
             origin_hash = origin.hash()
             if known.get(origin.uri) == origin_hash:
                 outcome.outcome = "unchanged"
+            elif stream is not None and origin.size > STREAM_THRESHOLD_BYTES:
+                outcome.outcome = "replaced" if origin.uri in known else "added"
+                stream(origin, origin_hash, outcome)
+                streamed = True
             else:
                 documents = self._prepare(origin, origin_hash)
                 outcome.outcome = "replaced" if origin.uri in known else "added"
@@ -189,7 +178,7 @@ class IngestPipeline:
         except (IngestError, OSError, ValueError) as exc:
             outcome.outcome, outcome.reason, origin_hash = "failed", str(exc) or exc.__class__.__name__, ""
         outcome.seconds = time.perf_counter() - t0
-        return _Prepared(origin, origin_hash, outcome, documents)
+        return _Prepared(origin, origin_hash, outcome, documents, streamed)
 
     def _chunk_rows(self, doc: Document, doc_id: int) -> Iterator[tuple]:
         for chunk in self.chunker.chunk(doc.sections):
