@@ -2,7 +2,8 @@
 
 Chunks: ECTSum validation transcripts, parsed and chunked by the ingest pipeline exactly as
 `fincortex ingest` does (200-token chunks), the first --chunks of them. Every backend encodes the same
-chunks through `Embedder.encode` (length-sorted batches of 64), in interleaved rounds (torch, bf16,
+chunks through `Embedder.encode` (length-sorted batches at each backend's default size: 64 for torch,
+8 for ONNX; `torch@8` adds torch at batch 8 as a tuned peer), in interleaved rounds (torch, torch@8, bf16,
 onnx, onnx-int8, torch, ...) so a load change on this shared machine hits all of them alike; the
 median round counts. Quality: dense-mode nDCG@10 (and the rest of the ranx metrics) of the real
 search path on TAT-QA dev exported as BEIR (`fincortex data export-beir --tatqa`), with each backend
@@ -66,12 +67,18 @@ def beir_folder(settings: Settings, wanted: Path) -> Path:
     return wanted
 
 
+def make_embedder(label: str, models_dir: Path) -> Embedder:
+    """'onnx-int8' = that backend at its default batch size; 'torch@8' = torch at batch 8 (a tuned peer)."""
+    backend, _, batch = label.partition("@")
+    return Embedder(DEFAULT_MODEL, backend=backend, models_dir=models_dir, batch_size=int(batch) if batch else None)
+
+
 def throughput(backends: list[str], texts: list[str], threads: int, rounds: int, models_dir: Path) -> dict:
     import torch
 
     default_threads = torch.get_num_threads()
     torch.set_num_threads(threads or default_threads)  # ONNX sessions follow torch's setting at load time
-    embedders = {b: Embedder(DEFAULT_MODEL, backend=b, models_dir=models_dir) for b in backends}
+    embedders = {b: make_embedder(b, models_dir) for b in backends}
     for embedder in embedders.values():
         embedder.encode(texts[:64])  # load, export once, warm up
     seconds: dict[str, list[float]] = {b: [] for b in backends}
@@ -88,6 +95,7 @@ def throughput(backends: list[str], texts: list[str], threads: int, rounds: int,
         median = float(np.median(seconds[backend]))
         cos = np.sum(vectors[backend] * vectors[PEER], axis=1) if PEER in vectors else None
         out[backend] = {
+            "batch_size": embedders[backend].batch_size,
             "chunks_per_s": round(len(texts) / median, 1),
             "rounds_s": [round(s, 2) for s in seconds[backend]],
             f"speedup_vs_{PEER}": round(peer / median, 2) if peer else None,
@@ -101,7 +109,7 @@ def quality(backends: list[str], folder: Path, cache_dir: Path, models_dir: Path
     from fincortex.retrieval.evaluation import evaluate_beir
 
     out = {}
-    for backend in backends:
+    for backend in [b for b in backends if "@" not in b]:  # batch size does not change the vectors
         clock = time.perf_counter()
         report = evaluate_beir(folder, cache_dir, Embedder(DEFAULT_MODEL, backend=backend, models_dir=models_dir),
                                modes=("dense",), max_queries=max_queries)
@@ -109,7 +117,7 @@ def quality(backends: list[str], folder: Path, cache_dir: Path, models_dir: Path
                         "seconds": round(time.perf_counter() - clock, 1)}
         print(f"  {backend:11s} nDCG@10 {out[backend]['ndcg@10']:.4f}", flush=True)
     if PEER in out:
-        for backend in backends:
+        for backend in out:
             delta = out[backend]["ndcg@10"] - out[PEER]["ndcg@10"]
             out[backend]["ndcg@10_relative_change"] = round(delta / out[PEER]["ndcg@10"], 4)
     return out
@@ -117,7 +125,8 @@ def quality(backends: list[str], folder: Path, cache_dir: Path, models_dir: Path
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--backends", default="torch,torch-bf16,onnx,onnx-int8")
+    parser.add_argument("--backends", default="torch,torch@8,torch-bf16,onnx,onnx-int8",
+                        help="backend[@batch]; the peer is torch at its default batch size")
     parser.add_argument("--chunks", type=int, default=512)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--threads", default="0,1", help="comma-separated; 0 = library default")

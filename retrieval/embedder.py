@@ -118,7 +118,7 @@ class Embedder:
     its own key, so its vectors never mix with another backend's in the cache or an index.
     """
 
-    def __init__(self, model: str = DEFAULT_MODEL, device: str | None = None, batch_size: int = 64,
+    def __init__(self, model: str = DEFAULT_MODEL, device: str | None = None, batch_size: int | None = None,
                  backend: str = "torch", models_dir: Path | None = None) -> None:
         from fincortex.retrieval.onnx_backend import BackendError, check_backend
 
@@ -128,6 +128,10 @@ class Embedder:
         if backend != "torch" and self.device != "cpu":
             raise BackendError(f"embedding backend {backend!r} is a CPU backend; the device here is {self.device}")
         self.models_dir = models_dir
+        if batch_size is None:  # ONNX Runtime on CPU is fastest on small batches (onnx_backend.ONNX_BATCH_SIZE)
+            from fincortex.retrieval.onnx_backend import ONNX_BATCH_SIZE
+
+            batch_size = ONNX_BATCH_SIZE if backend.startswith("onnx") else 64
         self.batch_size = batch_size
         self._model = None
         self._lock = threading.Lock()

@@ -31,7 +31,6 @@ class RetrievalOptions:
     bm25_weight: float = 1.0
     ivf_nprobe: int = 32  # IVF lists probed per query (approximate specs only)
     hnsw_ef_search: int = 128
-    embed_batch_size: int = 64
     query_threads: int = 1  # torch/faiss threads per query (0 = library default); see threads.py
     memory_texts: bool = True  # keep chunk texts in memory for hits (False: read them per query)
     use_gpu: bool = True  # use a GPU faiss index when CUDA and faiss GPU support are both present

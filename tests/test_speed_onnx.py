@@ -48,6 +48,30 @@ def test_onnx_fp32_matches_torch_and_is_exported_once(models_dir, torch_vectors)
     np.testing.assert_allclose(again[0], vectors[0], atol=1e-5)
 
 
+def test_export_of_an_older_format_is_redone(tmp_path, torch_vectors):
+    """A cached export from an earlier exporter (here: one whose metadata has no format) is re-exported and
+    re-quantised on load instead of being served."""
+    import json
+
+    from fincortex.retrieval.embedder import Embedder
+    from fincortex.retrieval.onnx_backend import EXPORT_FORMAT, export_folder
+
+    embedder = Embedder(backend="onnx-int8", models_dir=tmp_path)
+    embedder.encode(TEXTS[:1])
+    folder = export_folder(tmp_path, embedder.ref.weights_sha256)
+    for name in ("model.json", "model_qint8.json"):
+        meta = json.loads((folder / name).read_text())
+        assert meta["format"] == EXPORT_FORMAT
+        (folder / name).write_text(json.dumps({k: v for k, v in meta.items() if k != "format"}))
+    stamps = {f: (folder / f).stat().st_mtime_ns for f in ("model.onnx", "model_qint8.onnx")}
+    again = Embedder(backend="onnx-int8", models_dir=tmp_path)
+    vectors = again.encode(TEXTS)
+    assert all((folder / f).stat().st_mtime_ns != stamp for f, stamp in stamps.items())
+    assert json.loads((folder / "model.json").read_text())["format"] == EXPORT_FORMAT
+    assert np.sum(vectors * torch_vectors, axis=1).min() > 0.95
+    assert again.batch_size == 8 and Embedder(backend="torch").batch_size == 64
+
+
 def test_onnx_int8_close_to_torch(models_dir, torch_vectors):
     from fincortex.retrieval.embedder import Embedder
 

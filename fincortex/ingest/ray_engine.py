@@ -41,7 +41,7 @@ class EmbedSpec:
     model: str
     backend: str = "torch"
     models_dir: str | None = None
-    batch_size: int = 64
+    batch_size: int | None = None  # None: the Embedder default for the backend
 
 
 @dataclass(frozen=True)
