@@ -106,10 +106,15 @@ class Reranker:
             _use_cpu_backend(self._model, model, backend, self.device, models_dir)
         self._lock = threading.Lock()
 
-    def score(self, query: str, passages: list[str], batch_size: int = 32) -> np.ndarray:
+    def score(self, query: str, passages: list[str], batch_size: int | None = None) -> np.ndarray:
         if not passages:
             return np.zeros(0, dtype=np.float32)
         import torch
+
+        if batch_size is None:
+            from fincortex.retrieval.onnx_backend import ONNX_RERANK_BATCH_SIZE
+
+            batch_size = ONNX_RERANK_BATCH_SIZE if self.backend.startswith("onnx") else 32
 
         with self._lock, torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.backend == "torch-bf16"):
             scores = self._model.predict([(query, p) for p in passages], batch_size=batch_size,
