@@ -88,7 +88,7 @@ def search(
 
 
 def index_build(
-    spec: Annotated[Optional[str], typer.Option("--spec", help="faiss factory string (Flat, IVF1024,Flat, HNSW32, ...).")] = None,
+    spec: Annotated[Optional[str], typer.Option("--spec", help="faiss factory string (Flat, IVF1024,Flat, HNSW32, ...) or auto (chosen by corpus size).")] = None,
     rebuild: Annotated[bool, typer.Option("--rebuild", help="Start over (vectors still come from the cache).")] = False,
     as_json: Annotated[bool, typer.Option("--json")] = False,
     db: DbOption = None,

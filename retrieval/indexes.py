@@ -21,7 +21,7 @@ from fincortex.retrieval.sql import arrow
 from fincortex.retrieval import embedding_cache
 from fincortex.retrieval.bm25_index import BM25Index
 from fincortex.retrieval.embedder import Embedder
-from fincortex.retrieval.faiss_index import DenseIndex, faiss_backend, gpu_count
+from fincortex.retrieval.faiss_index import APPROXIMATE_FROM, DenseIndex, faiss_backend, gpu_count
 from fincortex.retrieval.filters import all_chunk_ids, chunks_fingerprint
 from fincortex.store import Store
 
@@ -52,15 +52,18 @@ class SyncReport:
 class IndexSet:
     """The dense and lexical index of one store, for one embedding model and faiss spec."""
 
-    def __init__(self, store: Store, index_dir: Path, embedder: Embedder, spec: str = "Flat") -> None:
+    def __init__(self, store: Store, index_dir: Path, embedder: Embedder, spec: str = "Flat",
+                 approximate_from: int = APPROXIMATE_FROM, refine_k: int = 8) -> None:
         self.store, self.index_dir, self.embedder, self.spec = store, Path(index_dir), embedder, spec
+        self.approximate_from, self.refine_k = approximate_from, refine_k
         self._dense: DenseIndex | None = None
         self._bm25: BM25Index | None = None
 
     @property
     def dense(self) -> DenseIndex:
         if self._dense is None:
-            self._dense = DenseIndex.open(self.index_dir, self.embedder.key, self.spec, self.embedder.dim)
+            self._dense = DenseIndex.open(self.index_dir, self.embedder.key, self.spec, self.embedder.dim,
+                                          self.approximate_from)
         return self._dense
 
     @property
@@ -104,8 +107,9 @@ class IndexSet:
         report.embedded = embedding_cache.ensure_embeddings(
             self.store, self.embedder, progress=(lambda d, t: progress("embed", d, t)) if progress else None
         )
-        if rebuild or index.index.ntotal == 0:
-            index.reset()
+        # "auto" rebuilds when the corpus size calls for another factory (e.g. it outgrew Flat)
+        if rebuild or index.index.ntotal == 0 or index.planned_factory(len(db_ids)) != index.factory:
+            index.reset(len(db_ids))
             to_add, to_remove = db_ids, np.zeros(0, np.int64)
             report.dense_rebuilt = True
         else:
@@ -113,13 +117,15 @@ class IndexSet:
             to_remove = np.setdiff1d(current, db_ids, assume_unique=True)
             to_add = np.setdiff1d(db_ids, current, assume_unique=True)
             if not index.remove(to_remove):  # index type without remove_ids: rebuild from the cache
-                index.reset()
+                index.reset(len(db_ids))
                 to_add, report.dense_rebuilt = db_ids, True
         report.dense_removed = len(to_remove) if not report.dense_rebuilt else 0
         if len(to_add):
             ids, vectors = embedding_cache.load_embeddings(self.store, self.embedder.key, to_add)
             index.add(ids, vectors)
             report.dense_added = len(ids)
+            if report.dense_rebuilt:
+                index.calibrate(ids, vectors, self.refine_k)
         now = time.time()
         index.meta.fingerprint, index.meta.updated_at = fingerprint, now
         if report.dense_rebuilt:
@@ -130,7 +136,10 @@ class IndexSet:
              "rebuilt": report.dense_rebuilt, "embedded": report.embedded}])[-20:]
         index.save()
         report.pruned_vectors = embedding_cache.prune_orphans(self.store)
-        self._record("faiss", index.name, index.meta.spec, str(index.folder), index.index.ntotal, fingerprint,
+        spec = index.meta.spec if index.factory == index.meta.spec else f"{index.meta.spec}: {index.factory}"
+        if index.meta.nprobe:
+            spec += f" (nprobe {index.meta.nprobe}, recall@10 {index.meta.calibration.get('recall@10')})"
+        self._record("faiss", index.name, spec, str(index.folder), index.index.ntotal, fingerprint,
                      index.meta.built_at, index.meta.build_seconds, self.embedder.key)
 
     def _sync_bm25(self, fingerprint: str, report: SyncReport) -> None:
@@ -151,7 +160,7 @@ class IndexSet:
         with self.store.write() as conn:
             conn.execute(
                 """INSERT INTO retrieval_indexes VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, now(), ?)
-                   ON CONFLICT (index_name) DO UPDATE SET n_items = excluded.n_items,
+                   ON CONFLICT (index_name) DO UPDATE SET spec = excluded.spec, n_items = excluded.n_items,
                      chunks_fingerprint = excluded.chunks_fingerprint, backend = excluded.backend,
                      built_at = excluded.built_at, updated_at = excluded.updated_at,
                      build_seconds = excluded.build_seconds, path = excluded.path""",

@@ -15,7 +15,7 @@ RERANK_FUSIONS = ("rrf", "replace")
 
 @dataclass(frozen=True)
 class RetrievalOptions:
-    index_spec: str = "Flat"  # FINCORTEX_INDEX_SPEC: faiss factory string (Flat, IVF1024,Flat, HNSW32, ...)
+    index_spec: str = "Flat"  # FINCORTEX_INDEX_SPEC: faiss factory string (Flat, IVF1024,Flat, HNSW32, ...) or "auto"
     reranker: str | None = None  # FINCORTEX_RERANKER: CrossEncoder id or path; None = registry lookup
     rerank_top_n: int = 20  # fused candidates re-scored by the cross-encoder
     rerank_max_length: int = 256  # cross-encoder tokens per (query, passage) pair
@@ -29,8 +29,10 @@ class RetrievalOptions:
     rrf_k: int = 60  # reciprocal rank fusion constant (Cormack et al. 2009)
     dense_weight: float = 1.0
     bm25_weight: float = 1.0
-    ivf_nprobe: int = 32  # IVF lists probed per query (approximate specs only)
+    ivf_nprobe: int = 0  # IVF lists probed per query; 0 = the index's calibrated value ("auto"), else 32
     hnsw_ef_search: int = 128
+    auto_approximate_from: int = 250_000  # index_spec "auto": exact below this many vectors (faiss_index.APPROXIMATE_FROM)
+    refine_k_factor: int = 8  # ',RFlat' specs re-rank this many times k compressed-code hits exactly
     query_threads: int = 1  # torch/faiss threads per query (0 = library default); see threads.py
     memory_texts: bool = True  # keep chunk texts in memory for hits (False: read them per query)
     use_gpu: bool = True  # use a GPU faiss index when CUDA and faiss GPU support are both present

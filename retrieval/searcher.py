@@ -107,7 +107,8 @@ class Searcher:
                  options: RetrievalOptions | None = None, reranker: Reranker | None = None) -> None:
         self.store, self.embedder = store, embedder
         self.options = options or RetrievalOptions.from_env()
-        self.indexes = IndexSet(store, index_dir, embedder, self.options.index_spec)
+        self.indexes = IndexSet(store, index_dir, embedder, self.options.index_spec,
+                                self.options.auto_approximate_from, self.options.refine_k_factor)
         self._reranker = reranker
         self._sync_lock = threading.RLock()
         self._catalog: Catalog | None = None
@@ -222,7 +223,8 @@ class Searcher:
             clock = time.perf_counter()
             ranked["dense"] = self.indexes.dense.search(
                 vector, depth, allowed, exact_vectors=self._cached_vectors,
-                nprobe=self.options.ivf_nprobe, ef_search=self.options.hnsw_ef_search, use_gpu=self.options.use_gpu)
+                nprobe=self.options.ivf_nprobe, ef_search=self.options.hnsw_ef_search, use_gpu=self.options.use_gpu,
+                refine_k=self.options.refine_k_factor)
             timings["dense"] = _ms(clock)
         if mode in ("bm25", "hybrid"):
             clock = time.perf_counter()

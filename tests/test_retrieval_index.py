@@ -62,7 +62,8 @@ def test_search_picks_up_chunks_ingested_by_someone_else(tmp_path):
         assert "Zebra" in hits[0].text
 
 
-@pytest.mark.parametrize("spec", ["Flat", "HNSW16"])  # HNSW cannot remove_ids: exercises the rebuild path
+# HNSW cannot remove_ids; IVF can, but not compacting its ids the way IndexIDMap2 assumes: both rebuild
+@pytest.mark.parametrize("spec", ["Flat", "HNSW16", "IVF4,Flat"])
 def test_replacing_or_deleting_a_document_removes_its_vectors(tmp_path, spec):
     settings, store, docs = populated(tmp_path, n_docs=20)
     searcher = fresh_searcher(settings, store, index_spec=spec)
@@ -87,6 +88,9 @@ def test_replacing_or_deleting_a_document_removes_its_vectors(tmp_path, spec):
         hits = searcher.search("report 3 quarterly revenue", k=60, mode=mode, rerank=False)
         assert not {h.chunk_id for h in hits} & gone
     assert "quokka" in searcher.search("quokka sanctuary", k=1, mode="hybrid", rerank=False)[0].text
+    for chunk_id, vector in zip(ids, embedding_cache.load_embeddings(store, searcher.embedder.key, ids)[1]):
+        found, _ = searcher.indexes.dense.search(vector, 1, nprobe=4)  # every vector maps back to its own id
+        assert found[0] == chunk_id
 
 
 def test_full_rebuild_reuses_the_embedding_cache(tmp_path):
@@ -128,3 +132,34 @@ def test_gpu_search_matches_cpu(tmp_path):
         a = gpu.search("GPU demand guidance", k=10, mode="dense", rerank=False, filters=filters)
         b = cpu.search("GPU demand guidance", k=10, mode="dense", rerank=False, filters=filters)
         assert [h.chunk_id for h in a] == [h.chunk_id for h in b]
+
+
+def test_auto_spec_follows_corpus_size_and_calibrates_nprobe(tmp_path):
+    """'auto' is exact while the corpus is small, rebuilds as IVF-PQ with an exact re-rank once it
+    outgrows the threshold, and calibrates nprobe on the corpus to recall@10 >= 0.95 against exact."""
+    from fincortex.retrieval.faiss_index import NPROBE_LADDER, TARGET_RECALL, auto_factory
+
+    assert auto_factory(100_000, 384) == "Flat"
+    assert auto_factory(1_000_000, 384) == "IVF4096,PQ96x4fs,RFlat"
+    assert auto_factory(1_000_000, 384, gpu=True) == "IVF4096,Flat"
+    settings, store, _ = populated(tmp_path, n_docs=60)  # 180 chunks
+    small = fresh_searcher(settings, store, index_spec="auto", auto_approximate_from=250)
+    small.sync()
+    assert small.indexes.dense.factory == "Flat" and small.indexes.dense.exact
+    write_documents(store, corpus(100)[60:])  # 300 chunks: past the threshold
+    grown = fresh_searcher(settings, store, index_spec="auto", auto_approximate_from=250)
+    report = grown.sync()
+    dense = grown.indexes.dense
+    assert report.dense_rebuilt and dense.factory == auto_factory(300, dense.meta.dim, 250)
+    assert dense.factory.startswith("IVF") and dense.factory.endswith(",RFlat") and not dense.exact
+    assert dense.meta.nprobe in NPROBE_LADDER
+    assert dense.meta.calibration["recall@10"] >= TARGET_RECALL or dense.meta.nprobe == NPROBE_LADDER[-1]
+    exact = fresh_searcher(settings, store, index_spec="Flat")
+    for query in ("data center GPU demand", "share buyback programme", "dividend increase"):
+        got = {h.chunk_id for h in grown.search(query, k=10, mode="dense", rerank=False)}
+        want = {h.chunk_id for h in exact.search(query, k=10, mode="dense", rerank=False)}
+        assert len(got & want) >= 8, query
+    restarted = fresh_searcher(settings, store, index_spec="auto", auto_approximate_from=250)
+    assert not restarted.sync().changed and restarted.indexes.dense.meta.nprobe == dense.meta.nprobe
+    status = service.index_status(store, settings)
+    assert any(i["kind"] == "faiss" and "auto: IVF" in i["spec"] and "nprobe" in i["spec"] for i in status["indexes"]), status["indexes"]

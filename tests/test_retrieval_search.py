@@ -193,3 +193,22 @@ def test_service_search_parses_filters(world):
     service.clear_cache()
     hits = service.search(store, settings, "buyback", k=4, as_of="2020-01-06", tickers="aapl", rerank=False)
     assert hits and all(h.ticker == "AAPL" and h.available_at <= datetime(2020, 1, 6, 23, 59, 59) for h in hits)
+
+
+def test_refine_spec_reranks_compressed_hits_exactly(tmp_path, monkeypatch):
+    """IVF-PQ with an exact refine stage (the fastest spec at recall@10 >= 0.95 in benchmarks/ann.py)
+    takes its own search parameters: IVF parameters alone are refused by faiss's IndexRefine."""
+    settings, store, _ = populated(tmp_path, n_docs=100)
+    monkeypatch.setattr(faiss_index, "EXACT_BELOW", 0)  # filters go through the refine index's selector
+    refine = searcher_for(settings, store, index_spec="IVF8,PQ16x4fs,RFlat", ivf_nprobe=8, refine_k_factor=8)
+    exact = searcher_for(settings, store)
+    queries = ("data center GPU demand", "share buyback programme", "oil price guidance", "dividend increase")
+    overlap = []
+    for query in queries:
+        got = refine.search(query, k=10, mode="dense", rerank=False)
+        want = exact.search(query, k=10, mode="dense", rerank=False)
+        overlap.append(len({h.chunk_id for h in got} & {h.chunk_id for h in want}) / 10)
+    assert np.mean(overlap) >= 0.9, overlap
+    filters = SearchFilters(tickers=("XOM",), as_of=datetime(2020, 1, 31))
+    hits = refine.search("share buyback programme", k=5, filters=filters, mode="dense", rerank=False)
+    assert len(hits) == 5 and {h.ticker for h in hits} == {"XOM"}
