@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import re
 import time
@@ -292,6 +293,7 @@ class DenseIndex:
                 self._gpu_index = faiss.index_cpu_to_gpu(res, 0, self.index, co)
             except RuntimeError as exc:
                 self._gpu_unsupported = f"{self.factory} cannot run on a GPU in faiss: {str(exc).splitlines()[0]}"
+                logging.getLogger(__name__).warning("dense search stays on the CPU: %s", self._gpu_unsupported)
                 return None
             self._gpu_res, self._gpu_stale, self._gpu_nprobe = res, False, nprobe
         if allowed is None:
