@@ -29,7 +29,7 @@ class RetrievalOptions:
     rrf_k: int = 60  # reciprocal rank fusion constant (Cormack et al. 2009)
     dense_weight: float = 1.0
     bm25_weight: float = 1.0
-    ivf_nprobe: int = 0  # IVF lists probed per query; 0 = the index's calibrated value ("auto"), else 32
+    ivf_nprobe: int = 0  # IVF lists probed per query; 0 = the value calibrated when the index was built
     hnsw_ef_search: int = 128
     auto_approximate_from: int = 250_000  # index_spec "auto": exact below this many vectors (faiss_index.APPROXIMATE_FROM)
     refine_k_factor: int = 8  # ',RFlat' specs re-rank this many times k compressed-code hits exactly
