@@ -50,20 +50,9 @@ def real_vectors(settings: Settings, size: int) -> tuple[np.ndarray, dict]:
 
 
 def real_queries(settings: Settings, n: int) -> np.ndarray:
-    from search import ectsum_dir
+    from search import ectsum_dir, queries
 
-    folder = ectsum_dir(settings)
-    texts: list[str] = []
-    for split in ("val", "test", "train"):
-        for path in sorted((folder / split / "gt_summaries").glob("*.txt")):
-            texts += [line.strip() for line in path.read_text(encoding="utf-8", errors="replace").splitlines()
-                      if len(line.strip()) > 20]
-            if len(texts) >= n:
-                break
-        if len(texts) >= n:
-            break
-    embedder = service.get_embedder(settings.embedding_model)
-    return embedder.encode(texts[:n])
+    return service.get_embedder(settings.embedding_model).encode(queries(ectsum_dir(settings), n))
 
 
 def best_of(repeats: int, fn) -> float:

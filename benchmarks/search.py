@@ -84,13 +84,15 @@ def corpus_docs(folder: Path, size: int) -> list[DocRow]:
 
 
 def queries(folder: Path, n: int) -> list[str]:
-    out = []
-    for path in sorted((folder / "val" / "gt_summaries").glob("*.txt")):
-        out += [line.strip() for line in path.read_text(encoding="utf-8", errors="replace").splitlines()
-                if len(line.strip()) > 20]
-        if len(out) >= n:
-            break
-    return out[:n]
+    """The first n summary bullets: validation first (1,002 of them), then test and train."""
+    out: list[str] = []
+    for split in ("val", "test", "train"):
+        for path in sorted((folder / split / "gt_summaries").glob("*.txt")):
+            out += [line.strip() for line in path.read_text(encoding="utf-8", errors="replace").splitlines()
+                    if len(line.strip()) > 20]
+            if len(out) >= n:
+                return out[:n]
+    return out
 
 
 def prepare_store(settings: Settings, folder: Path, size: int) -> tuple[Store, dict]:

@@ -24,11 +24,10 @@ from pathlib import Path
 import faiss
 import numpy as np
 
+from fincortex.retrieval.options import AUTO_APPROXIMATE_FROM, REFINE_K_FACTOR
+
 EXACT_BELOW = 4096  # allowed sets this small are scored exactly from cached vectors (cheaper than a scan)
 AUTO_SPEC = "auto"
-# "auto" stays exact below this many vectors: a flat scan of 100k x 384 answers one query in ~27 ms on
-# two cores (benchmarks/results/search.json), so only larger corpora trade recall for speed.
-APPROXIMATE_FROM = 250_000
 TARGET_RECALL = 0.95
 DEFAULT_NPROBE = 32
 NPROBE_LADDER = (4, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512)
@@ -79,7 +78,7 @@ class DenseMeta:
     calibration: dict = field(default_factory=dict)  # {"nprobe", "recall@10", "queries"} of the last one
 
 
-def auto_factory(n: int, dim: int, approximate_from: int = APPROXIMATE_FROM, gpu: bool = False) -> str:
+def auto_factory(n: int, dim: int, approximate_from: int = AUTO_APPROXIMATE_FROM, gpu: bool = False) -> str:
     """Flat below `approximate_from` vectors. Above, on CPU: IVF with 4-bit fast-scan PQ codes and an
     exact re-rank of the top hits, the fastest spec at recall@10 >= 0.95 on 100k real chunk vectors
     (13x flat QPS, benchmarks/results/ann_cpu.json); on a GPU: IVF-Flat, which faiss can move there."""
@@ -96,7 +95,7 @@ class DenseIndex:
     """One faiss index on disk (index.faiss + meta.json) and in memory."""
 
     def __init__(self, folder: Path, meta: DenseMeta, index: faiss.Index,
-                 approximate_from: int = APPROXIMATE_FROM) -> None:
+                 approximate_from: int = AUTO_APPROXIMATE_FROM) -> None:
         self.folder = folder
         self.meta = meta
         self.index = index
@@ -109,7 +108,7 @@ class DenseIndex:
     # -- lifecycle ---------------------------------------------------------------------------
     @classmethod
     def open(cls, index_dir: Path, model_key: str, spec: str, dim: int,
-             approximate_from: int = APPROXIMATE_FROM) -> "DenseIndex":
+             approximate_from: int = AUTO_APPROXIMATE_FROM) -> "DenseIndex":
         """Load the persisted index for (model, spec), or start an empty one."""
         folder = Path(index_dir) / index_name(model_key, spec)
         meta_file, index_file = folder / "meta.json", folder / "index.faiss"
@@ -139,7 +138,7 @@ class DenseIndex:
         self.meta.fingerprint, self.meta.n_vectors = "", 0
         self._gpu_stale, self._gpu_unsupported = True, ""
 
-    def calibrate(self, ids: np.ndarray, vectors: np.ndarray, refine_k: int = 8) -> None:
+    def calibrate(self, ids: np.ndarray, vectors: np.ndarray, refine_k: int = REFINE_K_FACTOR) -> None:
         """Smallest nprobe whose recall@10 against exact search reaches TARGET_RECALL, with stored chunks
         as queries (each one's own id left out of both lists). Why on the corpus itself: the right nprobe
         depends on how the corpus clusters, which no fixed default knows."""
@@ -230,7 +229,7 @@ class DenseIndex:
         nprobe: int = 0,
         ef_search: int = 128,
         use_gpu: bool = True,
-        refine_k: int = 8,
+        refine_k: int = REFINE_K_FACTOR,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Top-k (ids, scores) among `allowed` ids (all when None); never fewer than min(k, |allowed|).
 
@@ -260,7 +259,7 @@ class DenseIndex:
             return _exact_topk(q, want, *exact_vectors(pool))
         return ids, scores
 
-    def _params(self, allowed: np.ndarray | None, nprobe: int, ef_search: int, refine_k: int = 8):
+    def _params(self, allowed: np.ndarray | None, nprobe: int, ef_search: int, refine_k: int = REFINE_K_FACTOR):
         """Search parameters for the inner index type; the Python objects the C++ parameters point to
         (selector, base-index parameters) ride along in `referenced_objects` so they outlive the call."""
         sel = faiss.IDSelectorBatch(allowed) if allowed is not None else None

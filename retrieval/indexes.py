@@ -21,8 +21,9 @@ from fincortex.retrieval.sql import arrow
 from fincortex.retrieval import embedding_cache
 from fincortex.retrieval.bm25_index import BM25Index
 from fincortex.retrieval.embedder import Embedder
-from fincortex.retrieval.faiss_index import APPROXIMATE_FROM, DenseIndex, faiss_backend, gpu_count
+from fincortex.retrieval.faiss_index import DenseIndex, faiss_backend, gpu_count
 from fincortex.retrieval.filters import all_chunk_ids, chunks_fingerprint
+from fincortex.retrieval.options import AUTO_APPROXIMATE_FROM, REFINE_K_FACTOR
 from fincortex.store import Store
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
@@ -53,7 +54,7 @@ class IndexSet:
     """The dense and lexical index of one store, for one embedding model and faiss spec."""
 
     def __init__(self, store: Store, index_dir: Path, embedder: Embedder, spec: str = "Flat",
-                 approximate_from: int = APPROXIMATE_FROM, refine_k: int = 8) -> None:
+                 approximate_from: int = AUTO_APPROXIMATE_FROM, refine_k: int = REFINE_K_FACTOR) -> None:
         self.store, self.index_dir, self.embedder, self.spec = store, Path(index_dir), embedder, spec
         self.approximate_from, self.refine_k = approximate_from, refine_k
         self._dense: DenseIndex | None = None

@@ -107,12 +107,13 @@ def _export(st_model, target: Path) -> None:
     module = st_model[0]
     hf_model, output_name = module.model, _output_name(module)
     attention = getattr(hf_model.config, "_attn_implementation", None)
-    if attention not in (None, "eager") and hasattr(hf_model, "set_attn_implementation"):
+    switch = attention not in (None, "eager") and hasattr(hf_model, "set_attn_implementation")
+    if switch:
         hf_model.set_attn_implementation("eager")
     try:
         _trace(hf_model, module.tokenizer, output_name, target)
     finally:
-        if attention not in (None, "eager") and hasattr(hf_model, "set_attn_implementation"):
+        if switch:
             hf_model.set_attn_implementation(attention)
 
 
@@ -203,7 +204,7 @@ def attach_onnx(st_model, onnx_path: Path, threads: int = 0) -> None:
     import torch
 
     module = st_model[0]
-    meta = json.loads(onnx_path.with_name("model.json").read_text())
+    meta = _meta(onnx_path.with_name("model.onnx"))  # inputs and output are those of the fp32 export
     session = make_session(onnx_path, threads)
 
     class OrtForward(torch.nn.Module):

@@ -10,6 +10,10 @@ import os
 from dataclasses import dataclass, fields, replace
 
 MODES = ("hybrid", "dense", "bm25")
+# index_spec "auto" stays exact below this many vectors: a flat scan of 100k x 384 answers one query in
+# ~27 ms on two cores (benchmarks/results/search.json), so only larger corpora trade recall for speed.
+AUTO_APPROXIMATE_FROM = 250_000
+REFINE_K_FACTOR = 8  # ',RFlat' specs re-rank this many times k compressed-code hits exactly
 RERANK_FUSIONS = ("rrf", "replace")
 
 
@@ -31,8 +35,8 @@ class RetrievalOptions:
     bm25_weight: float = 1.0
     ivf_nprobe: int = 0  # IVF lists probed per query; 0 = the value calibrated when the index was built
     hnsw_ef_search: int = 128
-    auto_approximate_from: int = 250_000  # index_spec "auto": exact below this many vectors (faiss_index.APPROXIMATE_FROM)
-    refine_k_factor: int = 8  # ',RFlat' specs re-rank this many times k compressed-code hits exactly
+    auto_approximate_from: int = AUTO_APPROXIMATE_FROM  # index_spec "auto": exact below this many vectors
+    refine_k_factor: int = REFINE_K_FACTOR
     query_threads: int = 1  # torch/faiss threads per query (0 = library default); see threads.py
     memory_texts: bool = True  # keep chunk texts in memory for hits (False: read them per query)
     use_gpu: bool = True  # use a GPU faiss index when CUDA and faiss GPU support are both present
