@@ -76,9 +76,9 @@ def main() -> None:
     args = ap.parse_args()
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from fincortex.agents.backtest import BacktestConfig, run_backtest
+    from fincortex.agents.trading.backtest import BacktestConfig, run_backtest
     from fincortex.client import Client
-    from fincortex.models.llm_cache import LLMCache
+    from fincortex.models.llm.cache import LLMCache
 
     db = args.db or Path(tempfile.mkdtemp(prefix="fincortex-bench-")) / "bench.duckdb"
     if db.exists():

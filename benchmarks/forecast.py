@@ -41,10 +41,10 @@ def main() -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import torch
 
-    from fincortex.agents.forecast_eval import EvalOptions, evaluate
-    from fincortex.agents.forecaster_graph import ForecastConfig
+    from fincortex.agents.forecasting.evaluation import EvalOptions, evaluate
+    from fincortex.agents.forecasting.graph import ForecastConfig
     from fincortex.client import Client
-    from fincortex.models.llm_cache import LLMCache
+    from fincortex.models.llm.cache import LLMCache
 
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -86,7 +86,7 @@ def register(app: typer.Typer) -> None:
         from rich.progress import Progress
         from rich.table import Table
 
-        from fincortex.agents.forecastbench import ForecastBenchError
+        from fincortex.agents.forecasting.forecastbench import ForecastBenchError
 
         if calibration not in ("platt", "isotonic", "none"):
             console.print(f"[red]error:[/red] --calibration {calibration!r}: choose platt, isotonic or none")

@@ -56,7 +56,7 @@ def tune_cpt(
     db: DbOption = None,
 ) -> None:
     """Continue pretraining a causal LM on ingested chunks (held-out documents are never used)."""
-    from fincortex.models.cpt import CPTConfig
+    from fincortex.models.merging.cpt import CPTConfig
 
     client = make_client(db)
     try:
@@ -86,7 +86,7 @@ def merge(
     db: DbOption = None,
 ) -> None:
     """Merge models from a recipe (linear, task_arithmetic, ties, dare_ties, dare_linear, ...)."""
-    from fincortex.models.merge import validate_recipe
+    from fincortex.models.merging.merge import validate_recipe
 
     client = make_client(db)
     try:
@@ -119,7 +119,7 @@ def eval_lm(
                                       progress=lambda m: status.update(m))
     except (ValueError, FileNotFoundError, LookupError) as exc:
         _fail(exc)
-    from fincortex.models.lm_eval import rows_to_markdown
+    from fincortex.models.merging.lm_eval import rows_to_markdown
 
     if as_json:
         as_json.write_text(json.dumps([r.to_dict() for r in rows], indent=2))
@@ -156,7 +156,7 @@ def models_list(
 
 def models_show(name: str, kind: str = "chat", db: DbOption = None) -> None:
     """Everything recorded about one model (its lineage card if the folder has one)."""
-    from fincortex.models.lineage import CARD_MD
+    from fincortex.models.merging.lineage import CARD_MD
 
     client = make_client(db)
     try:
@@ -223,7 +223,7 @@ def llm_score(
     db: DbOption = None,
 ) -> None:
     """Log-probability of each choice as the model's reply, and the implied distribution."""
-    from fincortex.models.llm_base import choice_probabilities
+    from fincortex.models.llm.base import choice_probabilities
 
     client = make_client(db)
     try:
@@ -248,8 +248,8 @@ def llm_serve(
     db: DbOption = None,
 ) -> None:
     """Serve a local model over an OpenAI-compatible API (/v1/chat/completions, /v1/completions)."""
-    from fincortex.models.llm import resolve_local_path
-    from fincortex.models.llm_serve import serve
+    from fincortex.models.llm.factory import resolve_local_path
+    from fincortex.models.llm.serve import serve
 
     client = make_client(db)
     spec = model or client.settings.llm
@@ -266,7 +266,7 @@ def llm_serve(
 
 def llm_cache_clear(db: DbOption = None) -> None:
     """Delete every cached LLM response (replay will regenerate them)."""
-    from fincortex.models.llm_cache import LLMCache
+    from fincortex.models.llm.cache import LLMCache
 
     n = LLMCache(make_client(db).store).clear()
     console.print(f"deleted {n} cached responses")

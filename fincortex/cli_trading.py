@@ -47,9 +47,9 @@ def register(app: typer.Typer) -> None:
         from rich.progress import Progress
         from rich.table import Table
 
-        from fincortex.agents.backtest import BacktestConfig, BacktestError, run_seeds, summarize_seeds
-        from fincortex.agents.leakage import LeakageError
-        from fincortex.agents.market import MarketDataError
+        from fincortex.agents.trading.backtest import BacktestConfig, BacktestError, run_seeds, summarize_seeds
+        from fincortex.agents.common.leakage import LeakageError
+        from fincortex.agents.trading.market import MarketDataError
 
         client = make_client(db, mirror)
         llm_cfg = {"character": character, "model": llm, "temperature": temperature, "news": news,
@@ -91,7 +91,7 @@ def register(app: typer.Typer) -> None:
             json_out.write_text(json.dumps(body, indent=1, default=str))
             console.print(f"report written to {json_out}")
         if plot:
-            from fincortex.agents.trading_plots import plot_run
+            from fincortex.agents.trading.plots import plot_run
 
             plot_run(client.store, reports[0].run_id, plot, f"{config.symbol} {start}..{end}")
             console.print(f"plot written to {plot}")
@@ -104,7 +104,7 @@ def register(app: typer.Typer) -> None:
         """List stored backtest runs."""
         from rich.table import Table
 
-        from fincortex.agents.backtest import list_runs
+        from fincortex.agents.trading.backtest import list_runs
 
         table = Table()
         rows = list_runs(make_client(db).store, limit)

@@ -1,4 +1,4 @@
-"""Tuning commands: tune embedder | reranker | pairs | runs | heldout (models/embed_tuning.py and friends).
+"""Tuning commands: tune embedder | reranker | pairs | runs | heldout (models/tuning/embedder.py and friends).
 
 Heavy libraries load inside the command bodies so `fincortex --help` stays fast.
 """
@@ -54,7 +54,7 @@ class _Stages:
 
 
 def _pairs_config(source, max_pairs, negatives: int, seed: int, miner: Optional[str], synthetic_model: Optional[str]):
-    from fincortex.models.pairs import DEFAULT_MAX_PAIRS, DEFAULT_SOURCES, PairsConfig
+    from fincortex.models.tuning.pairs import DEFAULT_MAX_PAIRS, DEFAULT_SOURCES, PairsConfig
 
     caps = dict(DEFAULT_MAX_PAIRS)
     for item in max_pairs or []:
@@ -67,9 +67,9 @@ def _pairs_config(source, max_pairs, negatives: int, seed: int, miner: Optional[
 
 
 def _errors():
-    from fincortex.models.heldout import HeldoutError
-    from fincortex.models.pairs import TuningDataError
-    from fincortex.models.tuning_common import TuningError
+    from fincortex.models.tuning.heldout import HeldoutError
+    from fincortex.models.tuning.pairs import TuningDataError
+    from fincortex.models.tuning.common import TuningError
     from fincortex.retrieval.beir import BeirFormatError
 
     return (TuningError, TuningDataError, HeldoutError, BeirFormatError, LookupError, FileNotFoundError)
@@ -116,7 +116,7 @@ def tune_embedder(
     mirror: MirrorOption = None,
 ) -> None:
     """Fine-tune the embedder on pairs from TAT-QA, headlines, ECTSum (and synthetic questions)."""
-    from fincortex.models.embed_tuning import EmbedTuneConfig
+    from fincortex.models.tuning.embedder import EmbedTuneConfig
 
     client = make_client(db, mirror)
     stages = _Stages()
@@ -163,7 +163,7 @@ def tune_reranker(
     mirror: MirrorOption = None,
 ) -> None:
     """Train a cross-encoder reranker from the (tuned) embedder on the same pairs; it becomes the default."""
-    from fincortex.models.rerank_tuning import RerankTuneConfig
+    from fincortex.models.tuning.reranker import RerankTuneConfig
 
     client = make_client(db, mirror)
     if if_missing:

@@ -175,7 +175,7 @@ class Client:
 
         return diagnose(self.settings)
 
-    # -- trading: backtests (fincortex.agents.backtest) ---------------------------------------------
+    # -- trading: backtests (fincortex.agents.trading.backtest) ---------------------------------------------
     def backtest(self, symbol: str, start: str, end: str, agents=("buyhold",), *, seeds=None, progress=None,
                  **options):
         """Backtest agents ('buyhold', 'sma', 'momentum', 'llm') on one symbol's daily bars.
@@ -184,7 +184,7 @@ class Client:
         Returns a BacktestReport (or a list of them when `seeds` is given); raises LeakageError if the
         post-run leakage audit fails.
         """
-        from fincortex.agents.backtest import BacktestConfig, run_backtest, run_seeds
+        from fincortex.agents.trading.backtest import BacktestConfig, run_backtest, run_seeds
 
         agents = (agents,) if isinstance(agents, str) else tuple(agents)
         config = BacktestConfig(symbol.upper(), str(start), str(end), agents, **options)
@@ -193,13 +193,13 @@ class Client:
         return run_backtest(self.settings, self.store, config, progress)
 
     def backtest_runs(self, limit: int = 20) -> list[dict]:
-        from fincortex.agents.backtest import list_runs
+        from fincortex.agents.trading.backtest import list_runs
 
         return list_runs(self.store, limit)
 
     def backtest_plot(self, run_id: str, path) -> Path:
         """Equity + drawdown PNG of a stored run."""
-        from fincortex.agents.trading_plots import plot_run
+        from fincortex.agents.trading.plots import plot_run
 
         return plot_run(self.store, run_id, path)
 
@@ -242,25 +242,25 @@ class Client:
     # -- models: chat backends, CPT, merging, evaluation, registry (fincortex.models) ---------------
     def chat_model(self, spec: str | None = None, *, cache: bool = True, **params):
         """A LangChain chat model with score_choices (spec: local | path | name | openai:<url>#<model>)."""
-        from fincortex.models.llm import get_chat_model
+        from fincortex.models.llm.factory import get_chat_model
 
         return get_chat_model(self.settings, spec, cache=cache, **params)
 
     def tune_cpt(self, config=None, **fields):
         """Continual pretraining on ingested chunks; `config` is a CPTConfig, or give its fields."""
-        from fincortex.models.cpt import CPTConfig, run_cpt
+        from fincortex.models.merging.cpt import CPTConfig, run_cpt
 
         return run_cpt(config or CPTConfig(**fields), self.settings, self.store)
 
     def merge(self, recipe, out=None, overwrite: bool = False, quiet: bool = False):
         """Merge models from a mergekit-style YAML recipe; writes a lineage card and registers the result."""
-        from fincortex.models.merge import merge_from_recipe
+        from fincortex.models.merging.merge import merge_from_recipe
 
         return merge_from_recipe(recipe, self.settings, out, overwrite=overwrite, quiet=quiet)
 
     def evaluate_lm(self, models, reference: str = "local", sources=None, n_chunks: int = 64, progress=None):
         """Held-out financial perplexity + chat retention vs `reference`, one row per model."""
-        from fincortex.models.lm_eval import evaluate_lm
+        from fincortex.models.merging.lm_eval import evaluate_lm
 
         return evaluate_lm(list(models), self.settings, reference=reference, sources=sources, n_chunks=n_chunks,
                            store=self.store, progress=progress)
@@ -323,12 +323,12 @@ class Client:
         run["tool_calls"] = calls
         return run
 
-    # -- agents: analyst and forecaster (fincortex.agents.analyst_graph, .forecast_eval) ----------------
+    # -- agents: analyst and forecaster (fincortex.agents.analyst.graph, .forecast_eval) ----------------
     def ask(self, question: str, as_of=None, tickers=None, *, thread_id: str | None = None, model: str | None = None,
             on_step=None, **config):
         """Answer from retrieved chunks with checked citations (AnalystAnswer). `thread_id` resumes a
         conversation; as_of (default now) bounds every search; config: AnalystConfig fields."""
-        from fincortex.agents.analyst_graph import AnalystConfig, ask_question
+        from fincortex.agents.analyst.graph import AnalystConfig, ask_question
 
         return ask_question(self.settings, self.store, question, as_of=as_of, tickers=tickers, thread_id=thread_id,
                             config=AnalystConfig(model=model, **config), on_step=on_step)
@@ -338,8 +338,8 @@ class Client:
                  progress=None, cpu_threads: int | None = None, **config):
         """Forecast a ForecastBench round (question + resolution files) and score it against the baselines;
         returns an EvalReport (also stored in DuckDB). config: ForecastConfig fields (samples, retrieval, ...)."""
-        from fincortex.agents.forecast_eval import EvalOptions, evaluate
-        from fincortex.agents.forecaster_graph import ForecastConfig
+        from fincortex.agents.forecasting.evaluation import EvalOptions, evaluate
+        from fincortex.agents.forecasting.graph import ForecastConfig
 
         if models:
             config["models"] = (models,) if isinstance(models, str) else tuple(models)
@@ -352,9 +352,9 @@ class Client:
 
     def forecast_question(self, question, *, models=None, calibration_id: str | None = None, **config):
         """Forecast one ForecastQuestion (agents.forecastbench) with the agent; returns a ForecastResult."""
-        from fincortex.agents import calibration as calib
-        from fincortex.agents.forecaster_graph import ForecastConfig, Forecaster
-        from fincortex.models.llm import get_chat_model
+        from fincortex.agents.forecasting import calibration as calib
+        from fincortex.agents.forecasting.graph import ForecastConfig, Forecaster
+        from fincortex.models.llm.factory import get_chat_model
         from fincortex.retrieval import service
 
         specs = (models,) if isinstance(models, str) else tuple(models or (self.settings.llm or "local",))
@@ -366,26 +366,26 @@ class Client:
 
     def agent_audit(self, run_id: str) -> dict:
         """Re-check an agent run's recorded chunks against the chunks table and its as_of."""
-        from fincortex.agents.agent_runs import audit_run
+        from fincortex.agents.common.runs import audit_run
 
         return audit_run(self.store, run_id)
 
-    # -- tuning: embedder and reranker on the user's corpus (fincortex.models.pairs, .embed_tuning, ...) --
+    # -- tuning: embedder and reranker on the user's corpus (fincortex.models.tuning.pairs, .embed_tuning, ...) --
     def build_training_pairs(self, config=None, progress=None, **fields):
         """Collect and store a pairs run (PairsConfig or its fields); returns a PairsRun."""
-        from fincortex.models.pairs import PairsConfig, build_pairs
+        from fincortex.models.tuning.pairs import PairsConfig, build_pairs
 
         return build_pairs(self.settings, self.store, config or PairsConfig(**fields), progress)
 
     def training_pair_runs(self, limit: int = 20) -> list[dict]:
-        from fincortex.models.pairs import list_runs
+        from fincortex.models.tuning.pairs import list_runs
 
         return list_runs(self.store, limit)
 
     def tune_embedder(self, config=None, progress=None, reindex: bool = True, **fields):
         """Fine-tune the embedder (EmbedTuneConfig or its fields); registers it (kind 'embedder'). With
         set_default=True it becomes the default and, unless reindex=False, the corpus is re-embedded now."""
-        from fincortex.models.embed_tuning import EmbedTuneConfig, run_embed_tuning
+        from fincortex.models.tuning.embedder import EmbedTuneConfig, run_embed_tuning
 
         config = config or EmbedTuneConfig(**fields)
         result = run_embed_tuning(config, self.settings, self.store, progress)
@@ -396,12 +396,12 @@ class Client:
     def tune_reranker(self, config=None, progress=None, **fields):
         """Train a cross-encoder from the (tuned) embedder on the same pairs (RerankTuneConfig or its
         fields); registered as kind 'reranker' and, by default, made the default reranker."""
-        from fincortex.models.rerank_tuning import RerankTuneConfig, run_rerank_tuning
+        from fincortex.models.tuning.reranker import RerankTuneConfig, run_rerank_tuning
 
         return run_rerank_tuning(config or RerankTuneConfig(**fields), self.settings, self.store, progress)
 
     def export_heldout(self, out) -> dict:
         """The held-apart TAT-QA split as a BEIR folder (evaluate with `evaluate_retrieval(out, ...)`)."""
-        from fincortex.models.heldout import export_heldout
+        from fincortex.models.tuning.heldout import export_heldout
 
         return export_heldout(self.settings, out)

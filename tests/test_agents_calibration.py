@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 import numpy as np
 import pytest
 
-from fincortex.agents.calibration import (MIN_TRAIN, CalibrationUnavailable, Calibrator, fit_for_date, load,
+from fincortex.agents.forecasting.calibration import (MIN_TRAIN, CalibrationUnavailable, Calibrator, fit_for_date, load,
                                           training_rows)
 from fincortex.config import Settings
 from fincortex.store import Store

@@ -13,13 +13,13 @@ pytestmark = pytest.mark.slow
 def test_analyst_and_forecaster_with_the_default_model(tmp_path, mirror):
     from models_support import SHARED_MODELS
 
-    from fincortex.agents.agent_runs import audit_run, run_chunk_ids
-    from fincortex.agents.analyst_graph import AnalystConfig, ask_question
-    from fincortex.agents.forecastbench import load_targets, take
-    from fincortex.agents.forecaster_graph import ForecastConfig, Forecaster
+    from fincortex.agents.common.runs import audit_run, run_chunk_ids
+    from fincortex.agents.analyst.graph import AnalystConfig, ask_question
+    from fincortex.agents.forecasting.forecastbench import load_targets, take
+    from fincortex.agents.forecasting.graph import ForecastConfig, Forecaster
     from fincortex.config import Settings
-    from fincortex.models.default_llm import ensure_default_chat_model
-    from fincortex.models.llm import get_chat_model
+    from fincortex.models.llm.default_model import ensure_default_chat_model
+    from fincortex.models.llm.factory import get_chat_model
     from fincortex.retrieval import service
     from fincortex.retrieval.corpus_rows import DocRow, write_documents
     from fincortex.store import Store

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from agents_support import dataset_question, market_question, write_round
 
-from fincortex.agents.forecast_eval import brier, brier_decomposition, ece, log_loss, metrics_table, reliability_plot
-from fincortex.agents.forecastbench import ForecastBenchError, load_questions, load_targets, take
+from fincortex.agents.forecasting.evaluation import brier, brier_decomposition, ece, log_loss, metrics_table, reliability_plot
+from fincortex.agents.forecasting.forecastbench import ForecastBenchError, load_questions, load_targets, take
 
 ROUND = "2025-10-26"
 

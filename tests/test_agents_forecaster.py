@@ -12,10 +12,11 @@ import pytest
 from agents_support import (FORECAST_DATE, dataset_question, future_chunk_ids, make_world, market_question,
                             write_round)
 
-from fincortex.agents.agent_runs import LeakageError, audit_run, run_chunk_ids
-from fincortex.agents.forecast_eval import EvalOptions, evaluate
-from fincortex.agents.forecastbench import ForecastQuestion
-from fincortex.agents.forecaster_graph import (ForecastConfig, Forecaster, clean_query_lines, parse_probability,
+from fincortex.agents.common.runs import LeakageError, audit_run, run_chunk_ids
+from fincortex.agents.forecasting.evaluation import EvalOptions, evaluate
+from fincortex.agents.forecasting.forecastbench import ForecastQuestion
+from fincortex.agents.common.graph import clean_query_lines
+from fincortex.agents.forecasting.graph import (ForecastConfig, Forecaster, parse_probability,
                                                trimmed_mean)
 from fincortex.retrieval import service
 
@@ -30,8 +31,8 @@ def world(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def tiny_chat(tmp_path_factory, world):
-    from fincortex.models.llm import get_chat_model
-    from fincortex.models.tiny_lm import build_tiny_causal_lm
+    from fincortex.models.llm.factory import get_chat_model
+    from fincortex.models.llm.tiny import build_tiny_causal_lm
 
     path = build_tiny_causal_lm(tmp_path_factory.mktemp("tiny") / "tiny-chat", seed=0)
     return get_chat_model(world[0], str(path))
@@ -95,8 +96,8 @@ def test_probability_market_delta_and_samples(world, tiny_chat):
 
 
 def test_ensemble_over_two_backends_pools_samples(world, tiny_chat, tmp_path):
-    from fincortex.models.llm import get_chat_model
-    from fincortex.models.tiny_lm import build_tiny_causal_lm
+    from fincortex.models.llm.factory import get_chat_model
+    from fincortex.models.llm.tiny import build_tiny_causal_lm
 
     other = get_chat_model(world[0], str(build_tiny_causal_lm(tmp_path / "tiny2", seed=1)))
     cfg = replace(FAST, retrieval=False, models=("tiny", "tiny2"), samples=2)
@@ -155,7 +156,7 @@ def test_evaluation_scores_agent_and_baselines_and_stores_them(world, tiny_chat,
                                            [report.eval_id]).fetchall()]
     assert dict(rows) == {"agent": 3, "agent_no_retrieval": 3, "always_0.5": 3, "market": 1} and status == "ok"
     assert all(audit_run(store, run_id)["clean"] for run_id in runs)  # every agent run of the round: no leakage
-    from fincortex.agents.forecast_eval import eval_rows, metrics_table, plot_eval
+    from fincortex.agents.forecasting.evaluation import eval_rows, metrics_table, plot_eval
 
     assert metrics_table(eval_rows(store, report.eval_id))["agent"]["overall"] == pytest.approx(
         report.metrics["agent"]["overall"])  # the stored rows reproduce the report

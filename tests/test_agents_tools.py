@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 import pytest
 from agents_support import FORECAST_DATE, future_chunk_ids, make_world
 
-from fincortex.agents.agent_runs import LeakageError, RunRecorder, audit_run, run_chunk_ids
-from fincortex.agents.tools import PointInTimeSearch, ReadOnlySQL, ToolError, calculate
+from fincortex.agents.common.runs import LeakageError, RunRecorder, audit_run, run_chunk_ids
+from fincortex.agents.common.tools import PointInTimeSearch, ReadOnlySQL, ToolError, calculate
 from fincortex.retrieval import service
 
 
@@ -169,7 +169,7 @@ def test_audit_catches_a_chunk_whose_availability_moved(world, tmp_path):
     settings, store = world
     rec = recorder(store)
     rec.tool_call("search", {"query": "x"}, as_of=FORECAST_DATE,
-                  chunks=[__import__("fincortex.agents.agent_runs", fromlist=["SeenChunk"]).SeenChunk(
+                  chunks=[__import__("fincortex.agents.common.runs", fromlist=["SeenChunk"]).SeenChunk(
                       next(iter(future_chunk_ids(store))), 1, 1.0, FORECAST_DATE - timedelta(days=1))])
     audit = audit_run(store, rec.run_id)  # the audit re-reads chunks: the recorded date does not fool it
     assert not audit["clean"]

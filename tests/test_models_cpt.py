@@ -9,9 +9,9 @@ import pytest
 from models_support import settings, tiny_dir  # noqa: F401
 
 from fincortex.models import registry
-from fincortex.models.cpt import CPTConfig, CPTError, pack, run_cpt
-from fincortex.models.lineage import model_digest, read_card
-from fincortex.models.lm_data import is_heldout, load_chunks
+from fincortex.models.merging.cpt import CPTConfig, CPTError, pack, run_cpt
+from fincortex.models.merging.lineage import model_digest, read_card
+from fincortex.models.merging.lm_data import is_heldout, load_chunks
 from fincortex.store import Store
 
 SENTENCES = [

@@ -13,15 +13,15 @@ import pytest
 
 from models_support import default_chat_dir, settings, tiny_dir  # noqa: F401
 
-from fincortex.models.llm import get_chat_model
-from fincortex.models.llm_endpoint import EndpointError
+from fincortex.models.llm.factory import get_chat_model
+from fincortex.models.llm.endpoint import EndpointError
 
 
 @contextmanager
 def serving(model_dir: Path, name: str) -> Iterator[str]:
     import uvicorn
 
-    from fincortex.models.llm_serve import create_app
+    from fincortex.models.llm.serve import create_app
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

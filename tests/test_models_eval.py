@@ -13,14 +13,14 @@ from models_support import settings, tiny_dir  # noqa: F401
 from test_models_cpt import insert_docs
 
 from fincortex.models import registry
-from fincortex.models.lineage import read_card
-from fincortex.models.lm_data import load_chunks
-from fincortex.models.lm_eval import FORMAT_TASKS, EvalError, evaluate_lm, perplexity
+from fincortex.models.merging.lineage import read_card
+from fincortex.models.merging.lm_data import load_chunks
+from fincortex.models.merging.lm_eval import FORMAT_TASKS, EvalError, evaluate_lm, perplexity
 from fincortex.store import Store
 
 
 def test_perplexity_matches_the_model_loss(tiny_dir):
-    from fincortex.models.llm_local import load_lm
+    from fincortex.models.llm.local import load_lm
 
     lm = load_lm(tiny_dir)
     text = "Revenue rose 12 percent year over year."
@@ -41,7 +41,7 @@ def test_format_checkers_accept_and_reject():
 
 
 def test_eval_table_cpt_vs_reference_and_recorded(settings, tiny_dir):
-    from fincortex.models.cpt import CPTConfig, run_cpt
+    from fincortex.models.merging.cpt import CPTConfig, run_cpt
 
     store = Store(settings.db_path)
     insert_docs(store)
@@ -113,8 +113,8 @@ def test_cli_models_flow(settings, tiny_dir, tmp_path, monkeypatch):
 
 
 def test_eval_chunks_are_spread_over_documents():
-    from fincortex.models.lm_data import TextChunk
-    from fincortex.models.lm_eval import spread_over_documents
+    from fincortex.models.merging.lm_data import TextChunk
+    from fincortex.models.merging.lm_eval import spread_over_documents
 
     chunks = [TextChunk(d * 10 + o, d, "t", "s", None) for d in (1, 2, 3) for o in range(5 if d == 1 else 2)]
     picked = spread_over_documents(chunks, 7)

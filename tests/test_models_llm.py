@@ -10,8 +10,8 @@ from langchain_core.messages import HumanMessage, SystemMessage
 
 from models_support import default_chat_dir, link_default_model, settings, tiny_dir  # noqa: F401
 
-from fincortex.models import llm_local
-from fincortex.models.llm import ModelSpecError, get_chat_model, parse_endpoint
+from fincortex.models.llm import local as llm_local
+from fincortex.models.llm.factory import ModelSpecError, get_chat_model, parse_endpoint
 
 
 def _manual_logprob(path, prefix_text: str, choice: str) -> float:
@@ -105,7 +105,7 @@ def test_missing_default_folder_is_an_error_not_a_fallback(settings, tiny_dir, t
     import shutil
 
     from fincortex.models import registry
-    from fincortex.models.lineage import LineageCard, write_card
+    from fincortex.models.merging.lineage import LineageCard, write_card
     from fincortex.store import Store
 
     copy = tmp_path / "gone-model"

@@ -13,9 +13,9 @@ from safetensors.torch import load_file, save_file
 from models_support import settings  # noqa: F401
 
 from fincortex.models import registry
-from fincortex.models.lineage import model_digest, read_card
-from fincortex.models.merge import RecipeError, merge_from_recipe, validate_recipe
-from fincortex.models.tiny_lm import build_tiny_causal_lm
+from fincortex.models.merging.lineage import model_digest, read_card
+from fincortex.models.merging.merge import RecipeError, merge_from_recipe, validate_recipe
+from fincortex.models.llm.tiny import build_tiny_causal_lm
 from fincortex.store import Store
 
 NORM = "model.norm.weight"  # a 1-D tensor we hand-craft for the sign-election / trimming checks

@@ -9,15 +9,15 @@ import numpy as np
 import pytest
 from trading_support import insert_news, make_client
 
-from fincortex.agents.backtest import BacktestConfig, run_backtest
-from fincortex.agents.leakage import LeakageError
-from fincortex.agents.memory import LayeredMemory
-from fincortex.agents.news import RecentNews, SearchNews
-from fincortex.agents.portfolio import PortfolioSnapshot
-from fincortex.agents.risk import PROFILES, apply_risk
-from fincortex.agents.strategies import Decision, Observation, SeenChunk
-from fincortex.agents.trader_graph import TraderConfig, market_report, sample
-from fincortex.agents.features import compute_features
+from fincortex.agents.trading.backtest import BacktestConfig, run_backtest
+from fincortex.agents.common.leakage import LeakageError
+from fincortex.agents.trading.memory import LayeredMemory
+from fincortex.agents.trading.news import RecentNews, SearchNews
+from fincortex.agents.trading.portfolio import PortfolioSnapshot
+from fincortex.agents.trading.risk import PROFILES, apply_risk
+from fincortex.agents.trading.strategies import Decision, Observation, SeenChunk
+from fincortex.agents.trading.graph import TraderConfig, market_report, sample
+from fincortex.agents.trading.features import compute_features
 
 D = datetime(2020, 2, 1)
 
@@ -156,7 +156,7 @@ def test_trader_config_validates():
 
 def test_market_report_is_short(tmp_path):
     client = make_client(tmp_path, n=80)
-    from fincortex.agents.market import MarketData
+    from fincortex.agents.trading.market import MarketData
 
     m = MarketData.load(client.store, "TEST", "2020-03-10", "2020-03-11")
     text = market_report("TEST", compute_features(m.history(datetime(2020, 3, 10))))
@@ -168,7 +168,7 @@ MIRROR = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 @pytest.mark.skipif(not (MIRROR / "sentiment").is_dir(), reason="data mirror not present")
 def test_phrasebank_classifier_beats_majority():
-    from fincortex.agents.sentiment import read_phrasebank, train
+    from fincortex.agents.trading.sentiment import read_phrasebank, train
 
     texts, labels = read_phrasebank(MIRROR / "sentiment" / "financial_phrasebank_all_data.csv")
     model = train(texts, labels)

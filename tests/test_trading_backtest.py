@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 from trading_support import daily_bars, insert_prices, make_client
 
-from fincortex.agents.backtest import BacktestConfig, BacktestError, run_backtest
-from fincortex.agents.leakage import LeakageError, audit_run
-from fincortex.agents.market import MarketData, MarketDataError
-from fincortex.agents.portfolio import Costs, Order, Portfolio
-from fincortex.agents.strategies import BuyAndHold, Decision, Momentum, Observation, SMACrossover
+from fincortex.agents.trading.backtest import BacktestConfig, BacktestError, run_backtest
+from fincortex.agents.common.leakage import LeakageError, audit_run
+from fincortex.agents.trading.market import MarketData, MarketDataError
+from fincortex.agents.trading.portfolio import Costs, Order, Portfolio
+from fincortex.agents.trading.strategies import BuyAndHold, Decision, Momentum, Observation, SMACrossover
 
 
 class Probe:
@@ -68,7 +68,7 @@ def test_run_with_leaking_agent_raises(tmp_path):
 
         def decide(self, obs):
             d = Decision.hold()
-            from fincortex.agents.strategies import SeenChunk
+            from fincortex.agents.trading.strategies import SeenChunk
             d.evidence.chunks.append(SeenChunk(123, obs.decision_ts + timedelta(days=1)))
             return d
 

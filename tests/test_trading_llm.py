@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from trading_support import insert_news, insert_prices, daily_bars, make_client
 
-from fincortex.models.llm_cache import LLMCache
+from fincortex.models.llm.cache import LLMCache
 
 MIRROR = Path(__file__).resolve().parents[2] / "shared" / "data"
 D = datetime(2020, 3, 1)

@@ -9,8 +9,8 @@ from datetime import datetime
 import numpy as np
 import pytest
 
-from fincortex.agents.portfolio import Fill
-from fincortex.agents.trading_metrics import compute_metrics, max_drawdown, sharpe_ci
+from fincortex.agents.trading.portfolio import Fill
+from fincortex.agents.trading.metrics import compute_metrics, max_drawdown, sharpe_ci
 
 T = datetime(2020, 1, 1)
 

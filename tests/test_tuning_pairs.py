@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from fincortex.models.heldout import beir_folder, normalise, split_contexts, tatqa_file
-from fincortex.models.pair_mining import Candidate, Pair, best_support, numbers
-from fincortex.models.pairs import PairsConfig, TuningDataError, build_pairs, guard_leaks, load_run
+from fincortex.models.tuning.heldout import beir_folder, normalise, split_contexts, tatqa_file
+from fincortex.models.tuning.pair_mining import Candidate, Pair, best_support, numbers
+from fincortex.models.tuning.pairs import PairsConfig, TuningDataError, build_pairs, guard_leaks, load_run
 
 from tuning_support import ECTSUM_STEM, NEWS, corpus_home, tiny_embedder  # noqa: F401  (fixtures)
 

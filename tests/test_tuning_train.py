@@ -8,11 +8,11 @@ import pytest
 from typer.testing import CliRunner
 
 from fincortex.models import registry
-from fincortex.models.embed_tuning import EmbedTuneConfig
-from fincortex.models.lineage import model_digest, read_card
-from fincortex.models.pairs import PairsConfig, TuningDataError
-from fincortex.models.rerank_tuning import RerankTuneConfig
-from fincortex.models.tuning_common import TuningError
+from fincortex.models.tuning.embedder import EmbedTuneConfig
+from fincortex.models.merging.lineage import model_digest, read_card
+from fincortex.models.tuning.pairs import PairsConfig, TuningDataError
+from fincortex.models.tuning.reranker import RerankTuneConfig
+from fincortex.models.tuning.common import TuningError
 
 from tuning_support import corpus_home, tiny_embedder  # noqa: F401  (fixtures)
 

@@ -14,7 +14,7 @@ from fincortex.ui.testing import app_test, build_demo_db, button, default_mirror
 
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory):
-    from fincortex.models.tiny_lm import build_tiny_causal_lm
+    from fincortex.models.llm.tiny import build_tiny_causal_lm
 
     return build_tiny_causal_lm(tmp_path_factory.mktemp("tiny") / "tiny-chat", seed=0)
 

@@ -19,7 +19,7 @@ def env(tmp_path, monkeypatch):
 
 @pytest.fixture()
 def tiny_pair(tmp_path):
-    from fincortex.models.tiny_lm import build_tiny_causal_lm
+    from fincortex.models.llm.tiny import build_tiny_causal_lm
 
     return build_tiny_causal_lm(tmp_path / "tiny-a", seed=0), build_tiny_causal_lm(tmp_path / "tiny-b", seed=1)
 

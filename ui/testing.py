@@ -187,7 +187,7 @@ def share_default_chat_model(settings: Any) -> Path:
     """Point <home>/models at the checkout's converted SmolLM2 (converted once, like the models tests do),
     so a test home does not convert and write the GGUF again."""
     from fincortex.config import PROJECT_ROOT
-    from fincortex.models.default_llm import default_model_dir, ensure_default_chat_model
+    from fincortex.models.llm.default_model import default_model_dir, ensure_default_chat_model
 
     shared = ensure_default_chat_model(PROJECT_ROOT / "data" / "models")
     target = default_model_dir(settings.models_dir)

@@ -1,0 +1,201 @@
+"""Local transformers backend: chat generation and exact choice log-probs from a model folder.
+
+Loaded weights are shared per process (one copy per (path, device)) and loaded lazily, so building
+a chat model is cheap and a cache hit never loads anything. Generation holds a lock and seeds torch
+before sampling, so (messages, parameters, seed) -> the same text on the same machine.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import PrivateAttr
+
+from fincortex.models.merging.lineage import model_digest
+from fincortex.models.llm.base import ChatDicts, Completion, FincortexChatModel
+
+_load_lock = threading.Lock()
+_run_lock = threading.RLock()  # generation seeds the global torch RNG: one at a time per process
+_loaded: dict[tuple[str, str], "LoadedLM"] = {}
+
+
+@dataclass
+class LoadedLM:
+    model: Any  # transformers PreTrainedModel
+    tokenizer: Any
+    device: str
+
+
+def pick_device() -> str:
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def check_model_dir(path: Path) -> Path:
+    """Clear error for a path that is not a causal-LM folder, before anything heavy is loaded."""
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise FileNotFoundError(f"model path {path} does not exist")
+    if not (path / "config.json").is_file():
+        raise FileNotFoundError(f"model path {path} has no config.json: not a transformers model folder")
+    return path
+
+
+def load_lm(path: str | Path, device: str | None = None) -> LoadedLM:
+    """Load (once per process) a causal LM and its tokenizer; bf16 on GPU, float32 on CPU."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    path = check_model_dir(Path(path)).resolve()
+    device = device or pick_device()
+    key = (str(path), device)
+    with _load_lock:
+        if key not in _loaded:
+            dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
+            tok = AutoTokenizer.from_pretrained(path)
+            model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype).to(device).eval()
+            _loaded[key] = LoadedLM(model=model, tokenizer=tok, device=device)
+        return _loaded[key]
+
+
+def unload_all() -> None:
+    """Forget loaded weights (tests, or after a merge overwrote a folder)."""
+    with _load_lock:
+        _loaded.clear()
+
+
+def render_chat(tokenizer: Any, messages: ChatDicts) -> str:
+    """The model's chat template up to the start of the assistant reply."""
+    if not getattr(tokenizer, "chat_template", None):
+        raise ValueError(
+            f"tokenizer {getattr(tokenizer, 'name_or_path', '?')} has no chat template: "
+            "use raw=True for plain text scoring, or a chat (instruct) model"
+        )
+    return tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+
+
+def continuation_logprobs(lm: LoadedLM, prefix_ids: list[int], continuations: list[list[int]]) -> list[float]:
+    """Exact sum of log p(token) of each continuation after the shared prefix (one padded batch)."""
+    import torch
+
+    seqs = [prefix_ids + c for c in continuations]
+    width = max(len(s) for s in seqs)
+    pad = lm.tokenizer.pad_token_id if lm.tokenizer.pad_token_id is not None else 0
+    ids = torch.full((len(seqs), width), pad, dtype=torch.long)
+    mask = torch.zeros((len(seqs), width), dtype=torch.long)
+    for i, s in enumerate(seqs):
+        ids[i, : len(s)] = torch.tensor(s)
+        mask[i, : len(s)] = 1
+    with torch.no_grad():
+        logits = lm.model(input_ids=ids.to(lm.device), attention_mask=mask.to(lm.device)).logits.float()
+    logp = torch.log_softmax(logits, dim=-1)
+    out = []
+    start = len(prefix_ids)
+    for i, c in enumerate(continuations):
+        positions = torch.arange(start - 1, start - 1 + len(c), device=logp.device)
+        targets = torch.tensor(c, device=logp.device)
+        out.append(float(logp[i, positions, targets].sum()))
+    return out
+
+
+def generate_ids(lm: LoadedLM, input_ids: list[int], params: dict[str, Any]) -> tuple[list[int], str]:
+    """Continue token ids: greedy (temperature 0) or seeded sampling; stops at EOS, a stop string or
+    max_tokens. Returns (new ids, finish reason 'stop' | 'length')."""
+    import torch
+    from transformers import GenerationConfig
+
+    tok = lm.tokenizer
+    sample = params["temperature"] > 0
+    eos = lm.model.generation_config.eos_token_id
+    gen = GenerationConfig(
+        max_new_tokens=params["max_tokens"], do_sample=sample,
+        temperature=params["temperature"] if sample else None, top_p=params["top_p"] if sample else None,
+        top_k=None, eos_token_id=eos,
+        pad_token_id=tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id,
+        stop_strings=params["stop"] or None,
+    )
+    ids = torch.tensor([input_ids], device=lm.device)
+    with _run_lock, torch.no_grad():
+        torch.manual_seed(params["seed"])
+        out = lm.model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), generation_config=gen,
+                                tokenizer=tok if params["stop"] else None)
+    new = out[0, len(input_ids):].tolist()
+    eos_ids = set(eos if isinstance(eos, list) else [eos])
+    finish = "length" if len(new) >= params["max_tokens"] and not (new and new[-1] in eos_ids) else "stop"
+    return new, finish
+
+
+def generate(lm: LoadedLM, messages: ChatDicts, params: dict[str, Any]) -> Completion:
+    """One chat reply: the chat template, then `generate_ids`, decoded and cut at stop strings."""
+    tok = lm.tokenizer
+    prompt_ids = tok(render_chat(tok, messages), add_special_tokens=False)["input_ids"]
+    new, finish = generate_ids(lm, prompt_ids, params)
+    text = tok.decode(new, skip_special_tokens=True)
+    for s in params["stop"]:
+        cut = text.find(s)
+        if cut >= 0:
+            text, finish = text[:cut], "stop"
+    return Completion(text=text.strip(), finish_reason=finish,
+                      prompt_tokens=len(prompt_ids), completion_tokens=len(new))
+
+
+def token_logprobs(lm: LoadedLM, ids: list[int], top: int = 0) -> tuple[list[float | None], list[dict[int, float]]]:
+    """log p(ids[i] | ids[:i]) for every position (None for the first) and, if top > 0, the top-k
+    alternatives at each position: what an OpenAI-style `echo` / `logprobs` answer needs."""
+    import torch
+
+    with torch.no_grad():
+        logits = lm.model(input_ids=torch.tensor([ids], device=lm.device)).logits.float()[0]
+    logp = torch.log_softmax(logits, dim=-1)
+    targets = torch.tensor(ids[1:], device=logp.device)
+    picked = logp[:-1].gather(1, targets[:, None])[:, 0].tolist() if len(ids) > 1 else []
+    tops: list[dict[int, float]] = [{}]
+    if top > 0:
+        vals, idx = logp[:-1].topk(top, dim=-1)
+        tops += [dict(zip(i.tolist(), v.tolist())) for i, v in zip(idx, vals)]
+    else:
+        tops += [{} for _ in picked]
+    return [None, *picked], tops
+
+
+def score(lm: LoadedLM, prompt: str | ChatDicts, choices: list[str]) -> dict[str, float]:
+    """Chat mode: choices continue the templated prompt; raw mode: they continue the text as is."""
+    tok = lm.tokenizer
+    text = prompt if isinstance(prompt, str) else render_chat(tok, prompt)
+    prefix = tok(text, add_special_tokens=False)["input_ids"]
+    conts = [tok(c, add_special_tokens=False)["input_ids"] for c in choices]
+    if not prefix:
+        raise ValueError("score_choices needs a non-empty prompt")
+    return dict(zip(choices, continuation_logprobs(lm, prefix, conts)))
+
+
+class LocalChatModel(FincortexChatModel):
+    """A transformers causal LM in this process (CPU float32, or GPU bf16)."""
+
+    path: str
+    device: str | None = None
+    _digest: str | None = PrivateAttr(default=None)
+
+    @property
+    def _llm_type(self) -> str:
+        return "fincortex-local"
+
+    @property
+    def model_hash(self) -> str:
+        if self._digest is None:
+            self._digest = model_digest(self.path)
+        return self._digest
+
+    @property
+    def lm(self) -> LoadedLM:
+        return load_lm(self.path, self.device)
+
+    def _complete(self, messages: ChatDicts, params: dict[str, Any]) -> Completion:
+        return generate(self.lm, messages, params)
+
+    def _score(self, prompt: str | ChatDicts, choices: list[str]) -> dict[str, float]:
+        return score(self.lm, prompt, choices)
