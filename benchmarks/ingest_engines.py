@@ -28,7 +28,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 from fincortex.config import Settings  # noqa: E402
 from fincortex.datasets.fetch import PulledDataset  # noqa: E402
 from fincortex.datasets.registry import all_datasets  # noqa: E402
-from fincortex.ingest.ray_engine import EmbedSpec, RayOptions, ensure_ray  # noqa: E402
+from fincortex.ingest.ray_engine import RayOptions, ensure_ray  # noqa: E402
 from fincortex.ingest.service import run_engine  # noqa: E402
 from fincortex.ingest.sources import dataset_origins  # noqa: E402
 from fincortex.store import Store  # noqa: E402
@@ -52,7 +52,9 @@ def run(engine: str, workdir: Path, mirror: Path, n: int | None, embed: bool, ra
     store.ensure_schema()
     items, size = origins(mirror, n)
     clock = time.perf_counter()
-    options = RayOptions(**{**ray_options.__dict__, "embed": EmbedSpec(DEFAULT_MODEL) if embed else None})
+    from fincortex.retrieval.ray_embed import embed_stage
+
+    options = RayOptions(**{**ray_options.__dict__, "embed": embed_stage(store, DEFAULT_MODEL) if embed else None})
     report = run_engine(settings, store, items, {}, None, engine=engine, ray_options=options)
     embedded = 0
     if embed and engine == "local":

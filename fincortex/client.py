@@ -92,9 +92,9 @@ class Client:
     def _ray_options(self, engine: str, address: str | None):
         if engine != "ray":
             return None
-        from fincortex.ingest.ray_engine import default_options
+        from fincortex.retrieval.ray_embed import ray_options
 
-        return default_options(self.settings, self.store, address)
+        return ray_options(self.settings, self.store, address)
 
     def _has_index(self) -> bool:
         with self.store.read() as conn:

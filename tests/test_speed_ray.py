@@ -53,10 +53,11 @@ def _rows(store, sql):
 
 
 def test_ray_engine_writes_what_the_local_engine_writes(tmp_path, mirror, local_ray):
-    from fincortex.ingest.ray_engine import EmbedSpec, RayOptions
+    from fincortex.ingest.ray_engine import RayOptions
     from fincortex.ingest.service import run_engine
     from fincortex.retrieval import embedding_cache
     from fincortex.retrieval.embedder import DEFAULT_MODEL, Embedder
+    from fincortex.retrieval.ray_embed import embed_stage
 
     note = tmp_path / "note.txt"
     note.write_text("Gross margin was 41.2% in the quarter.\n\nThe company repurchased 3 million shares.\n")
@@ -67,7 +68,7 @@ def test_ray_engine_writes_what_the_local_engine_writes(tmp_path, mirror, local_
 
     settings_r, remote = _store(tmp_path, "ray")
     seen = []
-    options = RayOptions(origins_per_task=2, embed=EmbedSpec(DEFAULT_MODEL))
+    options = RayOptions(origins_per_task=2, embed=embed_stage(remote, DEFAULT_MODEL))
     ray_report = run_engine(settings_r, remote, _origins(mirror, note), {}, seen.append, engine="ray", ray_options=options)
 
     assert ray_report.summary()["added"] == local_report.summary()["added"] == N_FILES + 1

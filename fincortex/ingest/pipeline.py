@@ -85,7 +85,7 @@ class IngestReport:
 
 
 @dataclass
-class _Prepared:
+class Prepared:
     origin: Origin
     origin_hash: str
     outcome: Outcome
@@ -112,9 +112,9 @@ class IngestPipeline:
     ) -> IngestReport:
         started = time.perf_counter()
         report = IngestReport(run_id=uuid.uuid4().hex[:12])
-        self._start_run(report.run_id, args or {})
-        known = self._known_origins()
-        pending: list[_Prepared] = []
+        self.start_run(report.run_id, args or {})
+        known = self.known_origins()
+        pending: list[Prepared] = []
         pending_chunks = 0
 
         def record(outcome: Outcome) -> None:
@@ -125,13 +125,13 @@ class IngestPipeline:
         def flush() -> None:
             nonlocal pending, pending_chunks
             if pending:
-                for outcome in self._write_batch(report.run_id, pending):
+                for outcome in self.write_batch(report.run_id, pending):
                     record(outcome)
             pending, pending_chunks = [], 0
 
         def stream(origin: Origin, origin_hash: str, outcome: Outcome) -> None:
             flush()  # a streamed file commits on its own: what is pending lands first, in order
-            self._write_streaming(report.run_id, origin, origin_hash, outcome)
+            self.write_streaming(report.run_id, origin, origin_hash, outcome)
 
         for origin in origins:
             prepared = self.prepare_origin(origin, known, stream=stream)
@@ -146,12 +146,12 @@ class IngestPipeline:
                 flush()
         flush()
         report.seconds = time.perf_counter() - started
-        self._finish_run(report)
+        self.finish_run(report)
         return report
 
     # -- preparing ---------------------------------------------------------------------------------
     def prepare_origin(self, origin: Origin, known: dict[str, str],
-                       stream: Callable[[Origin, str, Outcome], None] | None = None) -> _Prepared:
+                       stream: Callable[[Origin, str, Outcome], None] | None = None) -> Prepared:
         """Hash, parse and chunk one changed origin: the per-origin work of `run`, also used by engines
         that prepare elsewhere and write here (fincortex/ingest/ray_engine.py). With `stream`, a changed
         origin above STREAM_THRESHOLD_BYTES is handed to it (written in bounded memory) instead."""
@@ -178,7 +178,7 @@ class IngestPipeline:
         except (IngestError, OSError, ValueError) as exc:
             outcome.outcome, outcome.reason, origin_hash = "failed", str(exc) or exc.__class__.__name__, ""
         outcome.seconds = time.perf_counter() - t0
-        return _Prepared(origin, origin_hash, outcome, documents, streamed)
+        return Prepared(origin, origin_hash, outcome, documents, streamed)
 
     def _chunk_rows(self, doc: Document, doc_id: int) -> Iterator[tuple]:
         for chunk in self.chunker.chunk(doc.sections):
@@ -210,7 +210,7 @@ class IngestPipeline:
         return prepared
 
     # -- writing -----------------------------------------------------------------------------------
-    def _write_batch(self, run_id: str, batch: list[_Prepared]) -> list[Outcome]:
+    def write_batch(self, run_id: str, batch: list[Prepared]) -> list[Outcome]:
         try:
             with self.store.write() as conn:
                 for prepared in batch:
@@ -224,10 +224,10 @@ class IngestPipeline:
                     self._log(conn, run_id, batch[0].outcome, None)
             else:
                 for prepared in batch:
-                    self._write_batch(run_id, [prepared])
+                    self.write_batch(run_id, [prepared])
         return [p.outcome for p in batch]
 
-    def _write_one(self, conn, run_id: str, prepared: _Prepared) -> None:
+    def _write_one(self, conn, run_id: str, prepared: Prepared) -> None:
         outcome = prepared.outcome
         if outcome.outcome in ("added", "replaced"):
             self._delete_origin(conn, prepared.origin.uri)
@@ -240,7 +240,7 @@ class IngestPipeline:
         first_doc = prepared.documents[0][0] if prepared.documents else None
         self._log(conn, run_id, outcome, doc_id_for(first_doc.source_key) if first_doc else None)
 
-    def _write_streaming(self, run_id: str, origin: Origin, origin_hash: str, outcome: Outcome) -> None:
+    def write_streaming(self, run_id: str, origin: Origin, origin_hash: str, outcome: Outcome) -> None:
         """Huge origins: chunks land in sub-batch transactions, the document row last.
 
         DuckDB keeps an open transaction's rows in memory, so one transaction per 200 MB file would
@@ -290,11 +290,11 @@ class IngestPipeline:
         )
 
     # -- run bookkeeping ---------------------------------------------------------------------------
-    def _known_origins(self) -> dict[str, str]:
+    def known_origins(self) -> dict[str, str]:
         with self.store.read() as conn:
             return dict(conn.execute("SELECT uri, any_value(origin_hash) FROM documents GROUP BY uri").fetchall())
 
-    def _start_run(self, run_id: str, args: dict) -> None:
+    def start_run(self, run_id: str, args: dict) -> None:
         with self.store.write() as conn:
             # runs left 'running' by a process that no longer exists were killed: say so
             for stale_id, pid in conn.execute(
@@ -311,7 +311,7 @@ class IngestPipeline:
                 [run_id, _now(), json.dumps(args, default=str), os.getpid()],
             )
 
-    def _finish_run(self, report: IngestReport) -> None:
+    def finish_run(self, report: IngestReport) -> None:
         with self.store.write() as conn:
             conn.execute(
                 "UPDATE ingest_runs SET finished_at = ?, status = ?, n_ok = ?, n_unchanged = ?, n_failed = ? "

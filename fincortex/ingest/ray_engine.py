@@ -3,11 +3,12 @@ cluster's workers; the driver writes every batch through the in-process engine's
 
 Why the driver writes: DuckDB allows one writing process, so workers return rows and the driver
 commits them in the same per-batch transactions as `IngestPipeline.run`. The stages call the same
-functions (`IngestPipeline.prepare_origin`, `Embedder.encode`), rows come back in input order, so the
+functions (`IngestPipeline.prepare_origin`, the embedder's `encode`), rows come back in input order, so the
 same input gives the same documents, chunk ids and vectors (equal up to float rounding of a different
 batch padding). Workers must be able to read the input paths: a shared filesystem, or the dataset
 cache at the same path on every node. Origins above STREAM_THRESHOLD_BYTES are streamed by the driver
 itself (as in-process), so no worker ever holds a huge file's chunks in the object store.
+The embed stage comes from the layer above (`fincortex.retrieval.ray_embed`): ingestion knows no embedders.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -28,20 +30,23 @@ from fincortex.ingest.pipeline import (
     IngestReport,
     Origin,
     Outcome,
-    _Prepared,
+    Prepared,
 )
 
 INSTALL_HINT = "the Ray engine needs the ray extra: pip install 'fincortex[ray]'"
 
 
-@dataclass(frozen=True)
-class EmbedSpec:
-    """Which embedder the embed stage runs (what `Embedder(...)` takes); None in RayOptions = no embed stage."""
+class Encoder(Protocol):
+    def encode(self, texts: list[str]) -> np.ndarray: ...
 
-    model: str
-    backend: str = "torch"
-    models_dir: str | None = None
-    batch_size: int | None = None  # None: the Embedder default for the backend
+
+@dataclass(frozen=True)
+class EmbedStage:
+    """The embed stage: `make_encoder()` runs once in each Ray actor (so it must pickle: a module-level
+    function or a partial of one); `store_vectors(ids, vectors)` runs on the driver after each batch commits."""
+
+    make_encoder: Callable[[], Encoder]
+    store_vectors: Callable[[np.ndarray, np.ndarray], Any]
 
 
 @dataclass(frozen=True)
@@ -52,15 +57,7 @@ class RayOptions:
     embed_actors: int = 1  # embedder replicas (each loads the model once)
     embed_gpus: float = 0.0  # GPUs per embed actor: > 0 puts the embed stage on GPU workers
     embed_memory_mb: int = 1024  # memory each embed actor reserves (model + batch activations)
-    embed: EmbedSpec | None = None
-
-
-def default_options(settings, store, address: str | None = None, embed: bool = True) -> RayOptions:
-    """Ray options for a store: embed with the embedder search uses (so the next index sync embeds nothing)."""
-    from fincortex.retrieval.service import embedding_model_name
-
-    spec = EmbedSpec(embedding_model_name(store, settings), settings.embed_backend, str(settings.models_dir))
-    return RayOptions(address=address, embed=spec if embed else None)
+    embed: EmbedStage | None = None  # None: no embed stage (vectors come at the next index sync)
 
 
 def ensure_ray(options: RayOptions):
@@ -94,13 +91,8 @@ def _prepare_stage(batch: dict, chunker_ref, origins_ref, known_ref) -> dict:
 class _EmbedStage:
     """Ray actor: loads the embedder once, then encodes the chunks of each batch of prepared origins."""
 
-    def __init__(self, spec: EmbedSpec) -> None:
-        from pathlib import Path
-
-        from fincortex.retrieval.embedder import Embedder
-
-        self.embedder = Embedder(spec.model, batch_size=spec.batch_size, backend=spec.backend,
-                                 models_dir=Path(spec.models_dir) if spec.models_dir else None)
+    def __init__(self, make_encoder: Callable[[], Encoder]) -> None:
+        self.embedder = make_encoder()
 
     def __call__(self, batch: dict) -> dict:
         prepared = [pickle.loads(blob) for blob in batch["prepared"]]  # (hash, outcome, documents)
@@ -125,8 +117,8 @@ def run_on_ray(
     ray = ensure_ray(options)
     started = time.perf_counter()
     report = IngestReport(run_id=uuid.uuid4().hex[:12])
-    pipeline._start_run(report.run_id, {**(args or {}), "engine": "ray", "ray_address": options.address})
-    known = pipeline._known_origins()
+    pipeline.start_run(report.run_id, {**(args or {}), "engine": "ray", "ray_address": options.address})
+    known = pipeline.known_origins()
     origins = list(origins)
     small = [i for i, o in enumerate(origins) if o.error or o.size <= STREAM_THRESHOLD_BYTES]
     writer = _Writer(pipeline, report, options.embed, on_outcome)
@@ -142,7 +134,7 @@ def run_on_ray(
             _prepare_stage, batch_size=options.origins_per_task, batch_format="numpy", fn_kwargs=refs)
         if options.embed is not None:
             dataset = dataset.map_batches(
-                _EmbedStage, fn_constructor_kwargs={"spec": options.embed}, batch_size=options.origins_per_task,
+                _EmbedStage, fn_constructor_kwargs={"make_encoder": options.embed.make_encoder}, batch_size=options.origins_per_task,
                 batch_format="numpy", compute=ray.data.ActorPoolStrategy(size=options.embed_actors),
                 num_gpus=options.embed_gpus or None,
                 # the model's memory, declared: also keeps Ray from fusing prepare into the embed actors,
@@ -151,27 +143,26 @@ def run_on_ray(
         for row in dataset.iter_rows():
             origin_hash, outcome, documents = pickle.loads(row["prepared"])
             vectors = pickle.loads(row["vectors"]) if "vectors" in row else None
-            writer.add(_Prepared(origins[int(row["i"])], origin_hash, outcome, documents), vectors)
+            writer.add(Prepared(origins[int(row["i"])], origin_hash, outcome, documents), vectors)
         writer.flush()
     streamed = set(range(len(origins))) - set(small)
     for i in sorted(streamed):
         writer.stream(origins[i], known)
     report.seconds = time.perf_counter() - started
-    pipeline._finish_run(report)
+    pipeline.finish_run(report)
     return report
 
 
 class _Writer:
     """The driver side: batches prepared origins into the pipeline's transactions, then their vectors."""
 
-    def __init__(self, pipeline: IngestPipeline, report: IngestReport, embed: EmbedSpec | None,
+    def __init__(self, pipeline: IngestPipeline, report: IngestReport, embed: EmbedStage | None,
                  on_outcome: Callable[[Outcome], None] | None) -> None:
         self.pipeline, self.report, self.embed, self.on_outcome = pipeline, report, embed, on_outcome
-        self.pending: list[tuple[_Prepared, np.ndarray | None]] = []
+        self.pending: list[tuple[Prepared, np.ndarray | None]] = []
         self.n_chunks = 0
-        self._embedder = None
 
-    def add(self, prepared: _Prepared, vectors: np.ndarray | None) -> None:
+    def add(self, prepared: Prepared, vectors: np.ndarray | None) -> None:
         self.pending.append((prepared, vectors))
         self.n_chunks += prepared.outcome.n_chunks
         if len(self.pending) >= self.pipeline.batch_docs or self.n_chunks >= self.pipeline.batch_chunks:
@@ -180,7 +171,7 @@ class _Writer:
     def flush(self) -> None:
         if not self.pending:
             return
-        outcomes = self.pipeline._write_batch(self.report.run_id, [p for p, _ in self.pending])
+        outcomes = self.pipeline.write_batch(self.report.run_id, [p for p, _ in self.pending])
         ids, blocks = [], []
         for (prepared, vectors), outcome in zip(self.pending, outcomes):
             self._record(outcome)
@@ -188,7 +179,7 @@ class _Writer:
                 ids.extend(row[0] for _, rows in prepared.documents for row in rows)
                 blocks.append(vectors)
         if blocks:
-            self._store_vectors(np.asarray(ids, dtype=np.int64), np.concatenate(blocks))
+            self.embed.store_vectors(np.asarray(ids, dtype=np.int64), np.concatenate(blocks))
         self.pending, self.n_chunks = [], 0
 
     def stream(self, origin: Origin, known: dict[str, str]) -> None:
@@ -199,27 +190,15 @@ class _Writer:
             origin_hash = origin.hash()
             if known.get(origin.uri) == origin_hash:
                 outcome.outcome = "unchanged"
-                self.pipeline._write_batch(self.report.run_id, [_Prepared(origin, origin_hash, outcome, [])])
+                self.pipeline.write_batch(self.report.run_id, [Prepared(origin, origin_hash, outcome, [])])
             else:
                 outcome.outcome = "replaced" if origin.uri in known else "added"
-                self.pipeline._write_streaming(self.report.run_id, origin, origin_hash, outcome)
+                self.pipeline.write_streaming(self.report.run_id, origin, origin_hash, outcome)
         except (IngestError, OSError, ValueError) as exc:
             outcome.outcome, outcome.reason = "failed", str(exc) or exc.__class__.__name__
-            self.pipeline._write_batch(self.report.run_id, [_Prepared(origin, "", outcome, [])])
+            self.pipeline.write_batch(self.report.run_id, [Prepared(origin, "", outcome, [])])
         outcome.seconds = time.perf_counter() - t0
         self._record(outcome)
-
-    def _store_vectors(self, ids: np.ndarray, vectors: np.ndarray) -> None:
-        from pathlib import Path
-
-        from fincortex.retrieval import embedding_cache
-        from fincortex.retrieval.embedder import Embedder
-
-        if self._embedder is None:  # lazy: the driver only needs the key, it loads no weights
-            self._embedder = Embedder(self.embed.model, backend=self.embed.backend,
-                                      models_dir=Path(self.embed.models_dir) if self.embed.models_dir else None)
-            embedding_cache.register_model(self.pipeline.store, self._embedder, dim=vectors.shape[1])
-        embedding_cache.insert_vectors(self.pipeline.store, self._embedder.key, ids, vectors)
 
     def _record(self, outcome: Outcome) -> None:
         self.report.outcomes.append(outcome)

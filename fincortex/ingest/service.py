@@ -29,15 +29,17 @@ def make_pipeline(settings: Settings, store: Store) -> IngestPipeline:
 
 def run_engine(settings: Settings, store: Store, origins, args: dict, on_outcome, engine: str = "local",
                ray_options=None) -> IngestReport:
-    """`local`: this process; `ray`: Ray Data stages (fincortex/ingest/ray_engine.py), same writer."""
+    """`local`: this process; `ray`: Ray Data stages (fincortex/ingest/ray_engine.py), same writer. The Ray
+    embed stage comes in `ray_options.embed` from the layer above (the SDK builds it with
+    `fincortex.retrieval.ray_embed.ray_options`); without it vectors come at the next index sync."""
     if engine not in ENGINES:
         raise IngestError(f"unknown ingest engine {engine!r}; choose one of {', '.join(ENGINES)}")
     pipeline = make_pipeline(settings, store)
     if engine == "local":
         return pipeline.run(origins, args, on_outcome)
-    from fincortex.ingest.ray_engine import default_options, run_on_ray
+    from fincortex.ingest.ray_engine import RayOptions, run_on_ray
 
-    return run_on_ray(pipeline, origins, ray_options or default_options(settings, store), args, on_outcome)
+    return run_on_ray(pipeline, origins, ray_options or RayOptions(), args, on_outcome)
 
 
 def split_dataset_spec(spec: str) -> tuple[str, str | None]:
