@@ -3,9 +3,29 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from fincortex.config import Settings
 from fincortex.store import Store
+
+if TYPE_CHECKING:  # return types only: every capability is imported lazily, when it is used
+    import pandas as pd
+
+    from fincortex.agents.analyst.graph import AnalystAnswer
+    from fincortex.agents.forecasting.evaluation import EvalReport
+    from fincortex.agents.forecasting.graph import ForecastResult
+    from fincortex.agents.trading.backtest import BacktestReport
+    from fincortex.datasets.fetch import PulledDataset
+    from fincortex.ingest.pipeline import IngestReport
+    from fincortex.models.llm.base import FincortexChatModel
+    from fincortex.models.merging.cpt import CPTResult
+    from fincortex.models.merging.lm_eval import LMEvalRow
+    from fincortex.models.merging.merge import MergeResult
+    from fincortex.models.registry import ModelRecord
+    from fincortex.models.tuning.embedder import TuneResult
+    from fincortex.models.tuning.pairs import PairsRun
+    from fincortex.prices import PriceImport
+    from fincortex.retrieval.searcher import SearchResults
 
 
 class Client:
@@ -26,27 +46,17 @@ class Client:
         self.store = Store(self.settings.db_path, lock_timeout_s=self.settings.lock_timeout_s)
 
     # -- data, ingestion, prices (fincortex.ingest, fincortex.datasets, fincortex.prices) -----------
-    def pull(self, name: str, on_file=None):
+    def pull(self, name: str, on_file=None) -> PulledDataset:
         """Bring a public dataset ('ectsum', 'ectsum:val', 'headlines', ...) into the cache, verified."""
-        from fincortex.ingest import service
+        from fincortex.datasets import service
 
         return service.pull(self.settings, name, on_file)
 
     def list_datasets(self) -> list[dict]:
-        from fincortex.datasets.fetch import present_files
-        from fincortex.datasets.registry import all_datasets
+        """Every registered dataset: name, kind, description, files, bytes, present, licenses, available_at_rule."""
+        from fincortex.datasets import service
 
-        return [
-            {
-                "name": d.name,
-                "description": d.description,
-                "files": len(d.files),
-                "bytes": d.size,
-                "present": present_files(d, self.settings.cache_dir),
-                "licenses": d.licenses,
-            }
-            for d in all_datasets().values()
-        ]
+        return service.list_datasets(self.settings)
 
     def ingest(
         self,
@@ -62,7 +72,7 @@ class Client:
         update_index: bool = True,
         engine: str = "local",
         ray_address: str | None = None,
-    ):
+    ) -> IngestReport:
         """Ingest files/folders, or a dataset ('ectsum:val'); returns an IngestReport (per-file outcomes).
 
         engine='ray' runs parse, chunk and embed as Ray Data stages (a local Ray instance, or the cluster
@@ -89,7 +99,7 @@ class Client:
             self.build_index()  # incremental: embeds only the new chunks, drops replaced ones
         return report
 
-    def _ray_options(self, engine: str, address: str | None):
+    def _ray_options(self, engine: str, address: str | None) -> Any:
         if engine != "ray":
             return None
         from fincortex.retrieval.ray_embed import ray_options
@@ -97,78 +107,39 @@ class Client:
         return ray_options(self.settings, self.store, address)
 
     def _has_index(self) -> bool:
-        with self.store.read() as conn:
-            return bool(conn.execute("SELECT count(*) FROM retrieval_indexes").fetchone()[0])
+        from fincortex import queries
 
-    def import_prices(self, file: str | Path, symbol: str, source: str | None = None):
+        return queries.has_index(self.store)
+
+    def import_prices(self, file: str | Path, symbol: str, source: str | None = None) -> PriceImport:
         from fincortex.prices import import_prices
 
         return import_prices(self.store, Path(file), symbol, source)
 
     def stats(self) -> dict:
         """Row counts and spans: what the database holds."""
-        with self.store.read() as conn:
-            one = lambda sql: conn.execute(sql).fetchone()  # noqa: E731
-            docs = one("SELECT count(*), min(available_at), max(available_at) FROM documents")
-            by_source = conn.execute(
-                "SELECT source, doc_type, count(*) AS documents, sum(n_chunks) AS chunks "
-                "FROM documents GROUP BY ALL ORDER BY documents DESC"
-            ).fetchall()
-            prices = conn.execute(
-                "SELECT symbol, count(*), min(ts)::DATE, max(ts)::DATE FROM prices GROUP BY symbol ORDER BY symbol"
-            ).fetchall()
-            runs = one("SELECT count(*) FROM ingest_runs")
-            chunks = one("SELECT count(*) FROM chunks")
-        return {
-            "db": str(self.store.path),
-            "db_bytes": self.store.path.stat().st_size if self.store.path.exists() else 0,
-            "documents": docs[0],
-            "chunks": chunks[0],
-            "available_from": docs[1],
-            "available_to": docs[2],
-            "by_source": [dict(zip(("source", "doc_type", "documents", "chunks"), r)) for r in by_source],
-            "prices": [dict(zip(("symbol", "bars", "first", "last"), r)) for r in prices],
-            "ingest_runs": runs[0],
-        }
+        from fincortex import queries
+
+        return queries.stats(self.store)
 
     def documents(self, limit: int = 100, offset: int = 0, source: str | None = None,
                   ticker: str | None = None, doc_type: str | None = None) -> list[dict]:
         """Documents newest first, optionally filtered (for browsing; search is `search`)."""
-        where, params = [], []
-        for column, value in (("source", source), ("ticker", ticker), ("doc_type", doc_type)):
-            if value:
-                where.append(f"{column} = ?")
-                params.append(value)
-        sql = ("SELECT doc_id, title, source, doc_type, ticker, available_at, n_pages, n_chunks, uri "
-               "FROM documents" + (" WHERE " + " AND ".join(where) if where else "") +
-               " ORDER BY available_at DESC, doc_id LIMIT ? OFFSET ?")
-        with self.store.read() as conn:
-            cursor = conn.execute(sql, [*params, limit, offset])
-            names = [d[0] for d in cursor.description]
-            return [dict(zip(names, row)) for row in cursor.fetchall()]
+        from fincortex import queries
+
+        return queries.documents(self.store, limit, offset, source=source, ticker=ticker, doc_type=doc_type)
 
     def document(self, doc_id: int) -> dict:
         """One document with its chunks in order."""
-        with self.store.read() as conn:
-            cursor = conn.execute("SELECT * FROM documents WHERE doc_id = ?", [doc_id])
-            row = cursor.fetchone()
-            if row is None:
-                raise KeyError(f"no document with id {doc_id}")
-            doc = dict(zip([d[0] for d in cursor.description], row))
-            chunks = conn.execute(
-                "SELECT chunk_id, ordinal, text, n_tokens, page_start, page_end, is_table FROM chunks "
-                "WHERE doc_id = ? ORDER BY ordinal", [doc_id]).fetchall()
-        doc["chunks"] = [dict(zip(("chunk_id", "ordinal", "text", "n_tokens", "page_start", "page_end", "is_table"), c)) for c in chunks]
-        return doc
+        from fincortex import queries
 
-    def prices(self, symbol: str, start=None, end=None):
+        return queries.document(self.store, doc_id)
+
+    def prices(self, symbol: str, start=None, end=None) -> pd.DataFrame:
         """Daily bars for a symbol as a pandas DataFrame (ts, open, high, low, close, volume)."""
-        with self.store.read() as conn:
-            return conn.execute(
-                "SELECT ts, open, high, low, close, volume, available_at FROM prices WHERE symbol = ? "
-                "AND (? IS NULL OR ts >= ?) AND (? IS NULL OR ts <= ?) ORDER BY ts",
-                [symbol.upper(), start, start, end, end],
-            ).df()
+        from fincortex import queries
+
+        return queries.prices(self.store, symbol, start, end)
 
     def doctor(self) -> dict:
         from fincortex.doctor import diagnose
@@ -177,7 +148,7 @@ class Client:
 
     # -- trading: backtests (fincortex.agents.trading.backtest) ---------------------------------------------
     def backtest(self, symbol: str, start: str, end: str, agents=("buyhold",), *, seeds=None, progress=None,
-                 **options):
+                 **options) -> BacktestReport | list[BacktestReport]:
         """Backtest agents ('buyhold', 'sma', 'momentum', 'llm') on one symbol's daily bars.
 
         options: BacktestConfig fields (fees_bps, slippage_bps, seed, initial_cash, allow_short, llm={...}).
@@ -205,7 +176,7 @@ class Client:
 
     # -- retrieval: search, indexes, evaluation (fincortex.retrieval.service) ------------------------
     def search(self, query: str, k: int = 10, as_of=None, tickers=None, doc_types=None, mode: str = "hybrid",
-               rerank: bool = True, *, sources=None, doc_ids=None):
+               rerank: bool = True, *, sources=None, doc_ids=None) -> SearchResults:
         """Hits (chunk text, document title/source/ticker/page, available_at, every stage's score).
 
         as_of (datetime/date/ISO string, UTC): nothing available after it is returned. mode: hybrid |
@@ -240,42 +211,44 @@ class Client:
                                           progress=progress, embedder=embedder, reranker=reranker)
 
     # -- models: chat backends, CPT, merging, evaluation, registry (fincortex.models) ---------------
-    def chat_model(self, spec: str | None = None, *, cache: bool = True, **params):
+    def chat_model(self, spec: str | None = None, *, cache: bool = True, **params) -> FincortexChatModel:
         """A LangChain chat model with score_choices (spec: local | path | name | openai:<url>#<model>)."""
         from fincortex.models.llm.factory import get_chat_model
 
         return get_chat_model(self.settings, spec, cache=cache, **params)
 
-    def tune_cpt(self, config=None, **fields):
+    def tune_cpt(self, config=None, **fields) -> CPTResult:
         """Continual pretraining on ingested chunks; `config` is a CPTConfig, or give its fields."""
         from fincortex.models.merging.cpt import CPTConfig, run_cpt
 
         return run_cpt(config or CPTConfig(**fields), self.settings, self.store)
 
-    def merge(self, recipe, out=None, overwrite: bool = False, quiet: bool = False):
+    def merge(self, recipe, out=None, overwrite: bool = False, quiet: bool = False) -> MergeResult:
         """Merge models from a mergekit-style YAML recipe; writes a lineage card and registers the result."""
         from fincortex.models.merging.merge import merge_from_recipe
 
         return merge_from_recipe(recipe, self.settings, out, overwrite=overwrite, quiet=quiet)
 
-    def evaluate_lm(self, models, reference: str = "local", sources=None, n_chunks: int = 64, progress=None):
+    def evaluate_lm(self, models, reference: str = "local", sources=None, n_chunks: int = 64,
+                    progress=None) -> list[LMEvalRow]:
         """Held-out financial perplexity + chat retention vs `reference`, one row per model."""
         from fincortex.models.merging.lm_eval import evaluate_lm
 
         return evaluate_lm(list(models), self.settings, reference=reference, sources=sources, n_chunks=n_chunks,
                            store=self.store, progress=progress)
 
-    def models(self, kind: str | None = None):
+    def models(self, kind: str | None = None) -> list[ModelRecord]:
         from fincortex.models import registry
 
         return registry.list_models(self.store, kind)
 
-    def model(self, name: str, kind: str = "chat"):
+    def model(self, name: str, kind: str = "chat") -> ModelRecord:
         from fincortex.models import registry
 
         return registry.get(self.store, kind, name)
 
-    def set_default_model(self, name: str, kind: str = "chat", *, reindex: bool = True, progress=None):
+    def set_default_model(self, name: str, kind: str = "chat", *, reindex: bool = True,
+                          progress=None) -> ModelRecord:
         """Make NAME the default of its kind. For kind='embedder' the corpus is re-embedded with it and its
         index built now (reindex=False leaves that to the next search or `build_index`)."""
         from fincortex.models import registry
@@ -288,44 +261,19 @@ class Client:
     # -- dashboard readers (fincortex.ui) ------------------------------------------------------------
     def chunks(self, chunk_ids) -> list[dict]:
         """Chunks by id with their document's title/ticker/source (to show an agent's evidence)."""
-        ids = [int(i) for i in chunk_ids]
-        if not ids:
-            return []
-        with self.store.read() as conn:
-            cursor = conn.execute(
-                "SELECT c.chunk_id, c.doc_id, c.ordinal, c.text, c.page_start, c.page_end, c.available_at, "
-                "d.title, d.source, d.doc_type, d.ticker FROM chunks c JOIN documents d USING (doc_id) "
-                f"WHERE c.chunk_id IN ({', '.join('?' * len(ids))})", ids)
-            names = [d[0] for d in cursor.description]
-            found = {row[0]: dict(zip(names, row)) for row in cursor.fetchall()}
-        return [found[i] for i in ids if i in found]
+        from fincortex import queries
+
+        return queries.chunks(self.store, chunk_ids)
 
     def agent_run(self, run_id: str) -> dict:
-        """An analyst/forecaster run as recorded: question, as_of, result, and each tool call with the
-        chunks it returned (text, title, available_at) - the evidence behind an answer or a forecast."""
-        with self.store.read() as conn:
-            cursor = conn.execute("SELECT * FROM agent_runs WHERE run_id = ?", [run_id])
-            row = cursor.fetchone()
-            if row is None:
-                raise KeyError(f"no agent run {run_id!r}")
-            run = dict(zip([d[0] for d in cursor.description], row))
-            cursor = conn.execute("SELECT seq, tool, args, as_of, ok, error, summary, n_chunks, ms "
-                                  "FROM agent_tool_calls WHERE run_id = ? ORDER BY seq", [run_id])
-            calls = [dict(zip([d[0] for d in cursor.description], r)) for r in cursor.fetchall()]
-            cursor = conn.execute(
-                "SELECT k.seq, k.rank, k.score, k.chunk_id, k.available_at, c.text, c.page_start, c.page_end, "
-                "d.doc_id, d.title, d.source, d.ticker FROM agent_tool_chunks k "
-                "LEFT JOIN chunks c USING (chunk_id) LEFT JOIN documents d ON d.doc_id = c.doc_id "
-                "WHERE k.run_id = ? ORDER BY k.seq, k.rank", [run_id])
-            chunks = [dict(zip([d[0] for d in cursor.description], r)) for r in cursor.fetchall()]
-        for call in calls:
-            call["chunks"] = [c for c in chunks if c["seq"] == call["seq"]]
-        run["tool_calls"] = calls
-        return run
+        """An analyst/forecaster run as recorded, each tool call with the chunks it returned."""
+        from fincortex import queries
+
+        return queries.agent_run(self.store, run_id)
 
     # -- agents: analyst and forecaster (fincortex.agents.analyst.graph, .forecast_eval) ----------------
     def ask(self, question: str, as_of=None, tickers=None, *, thread_id: str | None = None, model: str | None = None,
-            on_step=None, **config):
+            on_step=None, **config) -> AnalystAnswer:
         """Answer from retrieved chunks with checked citations (AnalystAnswer). `thread_id` resumes a
         conversation; as_of (default now) bounds every search; config: AnalystConfig fields."""
         from fincortex.agents.analyst.graph import AnalystConfig, ask_question
@@ -335,7 +283,7 @@ class Client:
 
     def forecast(self, questions, resolutions, *, limit: int | None = None, sources=None, models=None,
                  calibration: str | None = "platt", no_retrieval_baseline: bool = True, json_out=None, plot=None,
-                 progress=None, cpu_threads: int | None = None, **config):
+                 progress=None, cpu_threads: int | None = None, **config) -> EvalReport:
         """Forecast a ForecastBench round (question + resolution files) and score it against the baselines;
         returns an EvalReport (also stored in DuckDB). config: ForecastConfig fields (samples, retrieval, ...)."""
         from fincortex.agents.forecasting.evaluation import EvalOptions, evaluate
@@ -350,7 +298,8 @@ class Client:
         return evaluate(self.settings, self.store, questions, resolutions, ForecastConfig(**config), options,
                         json_out=json_out, plot=plot, progress=progress)
 
-    def forecast_question(self, question, *, models=None, calibration_id: str | None = None, **config):
+    def forecast_question(self, question, *, models=None, calibration_id: str | None = None,
+                          **config) -> ForecastResult:
         """Forecast one ForecastQuestion (agents.forecastbench) with the agent; returns a ForecastResult."""
         from fincortex.agents.forecasting import calibration as calib
         from fincortex.agents.forecasting.graph import ForecastConfig, Forecaster
@@ -371,7 +320,7 @@ class Client:
         return audit_run(self.store, run_id)
 
     # -- tuning: embedder and reranker on the user's corpus (fincortex.models.tuning.pairs, .embed_tuning, ...) --
-    def build_training_pairs(self, config=None, progress=None, **fields):
+    def build_training_pairs(self, config=None, progress=None, **fields) -> PairsRun:
         """Collect and store a pairs run (PairsConfig or its fields); returns a PairsRun."""
         from fincortex.models.tuning.pairs import PairsConfig, build_pairs
 
@@ -382,7 +331,7 @@ class Client:
 
         return list_runs(self.store, limit)
 
-    def tune_embedder(self, config=None, progress=None, reindex: bool = True, **fields):
+    def tune_embedder(self, config=None, progress=None, reindex: bool = True, **fields) -> TuneResult:
         """Fine-tune the embedder (EmbedTuneConfig or its fields); registers it (kind 'embedder'). With
         set_default=True it becomes the default and, unless reindex=False, the corpus is re-embedded now."""
         from fincortex.models.tuning.embedder import EmbedTuneConfig, run_embed_tuning
@@ -393,7 +342,7 @@ class Client:
             self.build_index()
         return result
 
-    def tune_reranker(self, config=None, progress=None, **fields):
+    def tune_reranker(self, config=None, progress=None, **fields) -> TuneResult:
         """Train a cross-encoder from the (tuned) embedder on the same pairs (RerankTuneConfig or its
         fields); registered as kind 'reranker' and, by default, made the default reranker."""
         from fincortex.models.tuning.reranker import RerankTuneConfig, run_rerank_tuning

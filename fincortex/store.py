@@ -18,11 +18,12 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -102,6 +103,14 @@ class Store:
         self.ensure_schema()
         with self._use(read_only=True) as conn:
             yield conn
+
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        """One query's rows as dicts keyed by column name: the one cursor-to-dicts helper of the code base.
+        Inside an open `with store.read():` block it rides on that connection (no second file attach)."""
+        with self.read() as conn:
+            cursor = conn.execute(sql, list(params))
+            names = [d[0] for d in cursor.description]
+            return [dict(zip(names, row)) for row in cursor.fetchall()]
 
     @contextmanager
     def write(self) -> Iterator[duckdb.DuckDBPyConnection]:

@@ -2,7 +2,8 @@
 
 Shared by all areas (the embedder/reranker tuning registers here too): `register(store, card, path)`
 after writing a lineage card, `get_default(store, kind)` to resolve "the default chat model".
-At most one default per kind: `set_default` clears the others in the same transaction.
+At most one default per kind: `set_default` clears the others in the same transaction. What counts as
+the default is decided once, in `fincortex.queries.default_model` (retrieval asks there too).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from fincortex import queries
 from fincortex.models.merging.lineage import LineageCard
 from fincortex.store import Store
 
@@ -42,8 +44,8 @@ class ModelRecord:
     created_at: datetime
 
 
-def _record(row: tuple) -> ModelRecord:
-    values = dict(zip(_COLUMNS, row))
+def _record(row: dict[str, Any]) -> ModelRecord:
+    values = {k: row[k] for k in _COLUMNS}
     for k in _JSON:
         values[k] = json.loads(values[k]) if values[k] else ({} if k != "parents" else [])
     return ModelRecord(**values)
@@ -76,16 +78,11 @@ def list_models(store: Store, kind: str | None = None) -> list[ModelRecord]:
     if kind:
         sql += " WHERE kind = ?"
         args.append(kind)
-    with store.read() as conn:
-        rows = conn.execute(sql + " ORDER BY kind, created_at, name", args).fetchall()
-    return [_record(r) for r in rows]
+    return [_record(r) for r in store.rows(sql + " ORDER BY kind, created_at, name", args)]
 
 
 def find(store: Store, kind: str, name: str) -> ModelRecord | None:
-    with store.read() as conn:
-        row = conn.execute(
-            f"SELECT {', '.join(_COLUMNS)} FROM models WHERE kind = ? AND name = ?", [kind, name]
-        ).fetchone()
+    row = queries.registered_model(store, kind, name)
     return _record(row) if row else None
 
 
@@ -98,10 +95,8 @@ def get(store: Store, kind: str, name: str) -> ModelRecord:
 
 
 def get_default(store: Store, kind: str) -> ModelRecord | None:
-    with store.read() as conn:
-        row = conn.execute(
-            f"SELECT {', '.join(_COLUMNS)} FROM models WHERE kind = ? AND is_default", [kind]
-        ).fetchone()
+    """The default model of `kind` by the one rule in `fincortex.queries.default_model`."""
+    row = queries.default_model(store, kind)
     return _record(row) if row else None
 
 

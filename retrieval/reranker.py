@@ -37,20 +37,11 @@ def register_reranker_lookup(lookup: Callable[[Store], str | None]) -> None:
 
 
 def _registry_default(store: Store) -> str | None:
-    """The default reranker in the shared `models` table, when that table exists."""
-    try:
-        with store.read() as conn:
-            exists = conn.execute(
-                "SELECT count(*) FROM information_schema.tables WHERE table_name = 'models'"
-            ).fetchall()[0][0]
-            if not exists:
-                return None
-            row = conn.execute(
-                "SELECT path FROM models WHERE kind = 'reranker' ORDER BY is_default DESC, created_at DESC LIMIT 1"
-            ).fetchall()[:1]
-    except Exception:
-        return None
-    return row[0][0] if row else None
+    """The path of the default reranker (the one rule: `fincortex.queries.default_model`)."""
+    from fincortex import queries
+
+    row = queries.default_model(store, "reranker")
+    return row["path"] if row else None
 
 
 def resolve_reranker(store: Store | None, configured: str | None) -> str:

@@ -25,21 +25,13 @@ _searchers: dict[tuple, Searcher] = {}
 
 
 def registered_path(store: Store, kind: str, name: str | None = None) -> tuple[str, str] | None:
-    """(name, path) of a registered model of `kind` (the default one when name is None), read from the
-    shared `models` table with SQL so retrieval does not import the models area."""
-    try:
-        with store.read() as conn:
-            exists = conn.execute(
-                "SELECT count(*) FROM information_schema.tables WHERE table_name = 'models'").fetchall()[0][0]
-            if not exists:
-                return None
-            if name is None:
-                row = conn.execute("SELECT name, path FROM models WHERE kind = ? AND is_default", [kind]).fetchall()
-            else:
-                row = conn.execute("SELECT name, path FROM models WHERE kind = ? AND name = ?", [kind, name]).fetchall()
-    except Exception:
-        return None
-    return (row[0][0], row[0][1]) if row else None
+    """(name, path) of the registered model of `kind` called `name`, or of the default one when name is
+    None (by the one rule in `fincortex.queries.default_model`); None when there is none. Read from the
+    shared `models` table through the ground layer, so retrieval does not import the models area."""
+    from fincortex import queries
+
+    row = queries.default_model(store, kind) if name is None else queries.registered_model(store, kind, name)
+    return (row["name"], row["path"]) if row else None
 
 
 def embedding_model_name(store: Store | None, settings: Settings) -> str:

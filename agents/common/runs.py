@@ -139,9 +139,6 @@ def audit_run(store: Store, run_id: str) -> dict[str, Any]:
 
 
 def list_runs(store: Store, kind: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
-    with store.read() as conn:
-        cursor = conn.execute(
-            "SELECT run_id, kind, thread_id, created_at, status, as_of, question, model, wall_s FROM agent_runs "
-            "WHERE (? IS NULL OR kind = ?) ORDER BY created_at DESC LIMIT ?", [kind, kind, limit])
-        names = [d[0] for d in cursor.description]
-        return [dict(zip(names, r)) for r in cursor.fetchall()]
+    return store.rows(
+        "SELECT run_id, kind, thread_id, created_at, status, as_of, question, model, wall_s FROM agent_runs "
+        "WHERE (? IS NULL OR kind = ?) ORDER BY created_at DESC LIMIT ?", [kind, kind, limit])

@@ -283,11 +283,8 @@ def _store_rows(store: Store, eval_id: str, forecast_date: datetime, rows: list[
 
 
 def list_evals(store: Store, limit: int = 20) -> list[dict[str, Any]]:
-    with store.read() as conn:
-        cursor = conn.execute("SELECT eval_id, created_at, status, forecast_date, n_targets, wall_s, questions_file "
-                              "FROM forecast_evals ORDER BY created_at DESC LIMIT ?", [limit])
-        names = [d[0] for d in cursor.description]
-        return [dict(zip(names, r)) for r in cursor.fetchall()]
+    return store.rows("SELECT eval_id, created_at, status, forecast_date, n_targets, wall_s, questions_file "
+                      "FROM forecast_evals ORDER BY created_at DESC LIMIT ?", [limit])
 
 
 def moved_summary(rows: list[dict[str, Any]]) -> dict[str, float] | None:
@@ -303,12 +300,9 @@ def moved_summary(rows: list[dict[str, Any]]) -> dict[str, float] | None:
 
 def eval_rows(store: Store, eval_id: str) -> list[dict[str, Any]]:
     """The stored (method, source, probability, outcome, ...) rows of one evaluation."""
-    with store.read() as conn:
-        cursor = conn.execute("SELECT method, question_id, source, resolution_date, probability, raw_probability, "
-                              "outcome, market_value, run_id FROM forecasts WHERE eval_id = ? ORDER BY method, source, "
-                              "question_id", [eval_id])
-        names = [d[0] for d in cursor.description]
-        rows = [dict(zip(names, r)) for r in cursor.fetchall()]
+    rows = store.rows("SELECT method, question_id, source, resolution_date, probability, raw_probability, "
+                      "outcome, market_value, run_id FROM forecasts WHERE eval_id = ? ORDER BY method, source, "
+                      "question_id", [eval_id])
     if not rows:
         raise KeyError(f"no forecasts stored for evaluation {eval_id!r}")
     return rows

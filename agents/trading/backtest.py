@@ -289,12 +289,9 @@ def load_equity(store: Store, run_id: str) -> dict[str, dict[str, list]]:
 
 
 def list_runs(store: Store, limit: int = 20) -> list[dict[str, Any]]:
-    with store.read() as conn:
-        cur = conn.execute(
-            "SELECT run_id, created_at, status, symbol, start_date, end_date, agents, seed, fees_bps, "
-            "slippage_bps, wall_s FROM backtest_runs ORDER BY created_at DESC LIMIT ?", [limit])
-        names = [d[0] for d in cur.description]
-        return [dict(zip(names, row)) for row in cur.fetchall()]
+    return store.rows(
+        "SELECT run_id, created_at, status, symbol, start_date, end_date, agents, seed, fees_bps, "
+        "slippage_bps, wall_s FROM backtest_runs ORDER BY created_at DESC LIMIT ?", [limit])
 
 
 # -- several seeds ----------------------------------------------------------------------------------

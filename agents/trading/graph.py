@@ -324,11 +324,7 @@ def build_llm_trader(settings: Settings, store: Store, backtest_config: Any) -> 
 
 
 def load_memory_rows(store: Store, run_id: str, agent: str) -> list[dict[str, Any]]:
-    with store.read() as conn:
-        cur = conn.execute("SELECT * FROM memory_items WHERE run_id = ? AND agent = ? ORDER BY item_id",
-                           [run_id, agent])
-        names = [d[0] for d in cur.description]
-        rows = [dict(zip(names, r)) for r in cur.fetchall()]
+    rows = store.rows("SELECT * FROM memory_items WHERE run_id = ? AND agent = ? ORDER BY item_id", [run_id, agent])
     if not rows:
         raise ValueError(f"run {run_id!r} stored no memory for agent {agent!r}")
     return rows
