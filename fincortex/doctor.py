@@ -6,7 +6,7 @@ import importlib.util
 import platform
 import sys
 
-from fincortex import __version__
+from fincortex.version import __version__
 from fincortex.config import Settings
 
 

@@ -76,7 +76,7 @@ def test_cli_models_flow(settings, tiny_dir, tmp_path, monkeypatch):
     from rich.console import Console
 
     from fincortex.cli import app  # first: it registers the area modules
-    from fincortex import cli_models
+    from fincortex.cli import models as cli_models
 
     monkeypatch.setattr(cli_models, "console", Console(width=200))
 

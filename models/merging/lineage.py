@@ -118,7 +118,7 @@ def parent_of(path: str | Path, role: str = "parent", name: str | None = None) -
 
 def write_card(folder: str | Path, card: LineageCard) -> LineageCard:
     """Fill digest/version/time, then write LINEAGE.json and LINEAGE.md beside the weights."""
-    from fincortex import __version__
+    from fincortex.version import __version__
 
     folder = Path(folder)
     card.sha256 = model_digest(folder)
