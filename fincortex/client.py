@@ -48,15 +48,25 @@ class Client:
     # -- data, ingestion, prices (fincortex.ingest, fincortex.datasets, fincortex.prices) -----------
     def pull(self, name: str, on_file=None) -> PulledDataset:
         """Bring a public dataset ('ectsum', 'ectsum:val', 'headlines', ...) into the cache, verified."""
-        from fincortex.datasets import service
+        from fincortex.ingest import service
 
         return service.pull(self.settings, name, on_file)
 
     def list_datasets(self) -> list[dict]:
-        """Every registered dataset: name, kind, description, files, bytes, present, licenses, available_at_rule."""
-        from fincortex.datasets import service
+        from fincortex.datasets.fetch import present_files
+        from fincortex.datasets.registry import all_datasets
 
-        return service.list_datasets(self.settings)
+        return [
+            {
+                "name": d.name,
+                "description": d.description,
+                "files": len(d.files),
+                "bytes": d.size,
+                "present": present_files(d, self.settings.cache_dir),
+                "licenses": d.licenses,
+            }
+            for d in all_datasets().values()
+        ]
 
     def ingest(
         self,
