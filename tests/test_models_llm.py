@@ -11,7 +11,8 @@ from langchain_core.messages import HumanMessage, SystemMessage
 from models_support import default_chat_dir, link_default_model, settings, tiny_dir  # noqa: F401
 
 from fincortex.models.llm import local as llm_local
-from fincortex.models.llm.factory import ModelSpecError, get_chat_model, parse_endpoint
+from fincortex.models.llm.endpoint import parse_endpoint
+from fincortex.models.llm.factory import ModelSpecError, get_chat_model
 
 
 def _manual_logprob(path, prefix_text: str, choice: str) -> float:

@@ -12,11 +12,17 @@ and a chat-mode request fails with a message saying so.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 from pydantic import PrivateAttr
 
+from fincortex.config import Settings
 from fincortex.models.llm.base import ChatDicts, Completion, FincortexChatModel
+from fincortex.models.llm.factory import ModelSpecError
+from fincortex.store import Store
+
+PREFIX = "openai:"  # its line in factory.BACKENDS
 
 
 class EndpointError(RuntimeError):
@@ -143,3 +149,30 @@ class EndpointChatModel(FincortexChatModel):
                 )
             scores[choice] = float(sum(v for _, v in picked))
         return scores
+
+
+def parse_endpoint(spec: str) -> tuple[str, str]:
+    """'openai:<base_url>#<model>' -> (base_url, model)."""
+    body = spec[len(PREFIX):]
+    base_url, sep, model = body.partition("#")
+    if not sep or not base_url or not model:
+        raise ModelSpecError(
+            f"endpoint spec {spec!r} must look like openai:<base_url>#<model>, "
+            "e.g. openai:http://127.0.0.1:8000/v1#smollm2-135m-instruct"
+        )
+    if not base_url.startswith(("http://", "https://")):
+        raise ModelSpecError(f"endpoint spec {spec!r}: base URL must start with http:// or https://")
+    return base_url, model
+
+
+def build(settings: Settings, store: Store, spec: str, response_cache: Any, **params: Any) -> EndpointChatModel:
+    """The backend entry of `get_chat_model` for 'openai:<base_url>#<model>'."""
+    from fincortex.models import registry
+
+    base_url, model = parse_endpoint(spec)
+    if "tokenizer" not in params:  # a model we registered: its folder holds the tokenizer
+        rec = registry.find(store, "chat", model)
+        if rec is not None and Path(rec.path).is_dir():
+            params["tokenizer"] = rec.path
+    return EndpointChatModel(model_name=spec, base_url=base_url, endpoint_model=model,
+                             response_cache=response_cache, **params)

@@ -11,10 +11,14 @@ Spec forms (also accepted by `FINCORTEX_LLM`, the `Settings.llm` default):
 The returned object is a `FincortexChatModel` (LangChain `BaseChatModel`): `.invoke(messages)`,
 `.score_choices(prompt, choices)` and `.choose(prompt, choices)`; responses are cached in DuckDB
 unless `cache=False`.
+
+A chat backend is one module with `build(settings, store, spec, response_cache, **params)` plus one
+line in `BACKENDS` (its spec prefix); a spec with no registered prefix is the local backend.
 """
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 from typing import Any
 
@@ -22,25 +26,15 @@ from fincortex.config import Settings
 from fincortex.models.llm.base import FincortexChatModel
 from fincortex.store import Store
 
-ENDPOINT_PREFIX = "openai:"
+# Spec prefix -> backend module (imported on use). One line per chat backend.
+BACKENDS: dict[str, str] = {
+    "openai:": "fincortex.models.llm.endpoint",
+}
+LOCAL_BACKEND = "fincortex.models.llm.local"
 
 
 class ModelSpecError(ValueError):
     """A chat model spec that names nothing usable."""
-
-
-def parse_endpoint(spec: str) -> tuple[str, str]:
-    """'openai:<base_url>#<model>' -> (base_url, model)."""
-    body = spec[len(ENDPOINT_PREFIX):]
-    base_url, sep, model = body.partition("#")
-    if not sep or not base_url or not model:
-        raise ModelSpecError(
-            f"endpoint spec {spec!r} must look like openai:<base_url>#<model>, "
-            "e.g. openai:http://127.0.0.1:8000/v1#smollm2-135m-instruct"
-        )
-    if not base_url.startswith(("http://", "https://")):
-        raise ModelSpecError(f"endpoint spec {spec!r}: base URL must start with http:// or https://")
-    return base_url, model
 
 
 def resolve_local_path(settings: Settings, spec: str, store: Store | None = None) -> Path:
@@ -95,19 +89,5 @@ def get_chat_model(
     spec = (spec or settings.llm or "local").strip()
     store = Store(settings.db_path, lock_timeout_s=settings.lock_timeout_s)
     response_cache = LLMCache(store) if cache else None
-    if spec.startswith(ENDPOINT_PREFIX):
-        from fincortex.models import registry
-        from fincortex.models.llm.endpoint import EndpointChatModel
-
-        base_url, model = parse_endpoint(spec)
-        if "tokenizer" not in params:  # a model we registered: its folder holds the tokenizer
-            rec = registry.find(store, "chat", model)
-            if rec is not None and Path(rec.path).is_dir():
-                params["tokenizer"] = rec.path
-        return EndpointChatModel(model_name=spec, base_url=base_url, endpoint_model=model,
-                                 response_cache=response_cache, **params)
-    from fincortex.models.llm.local import LocalChatModel, check_model_dir
-
-    path = check_model_dir(resolve_local_path(settings, spec, store))
-    return LocalChatModel(model_name=spec if spec != "local" else path.name, path=str(path.resolve()),
-                          response_cache=response_cache, **params)
+    module = next((m for prefix, m in BACKENDS.items() if spec.startswith(prefix)), LOCAL_BACKEND)
+    return importlib.import_module(module).build(settings, store, spec, response_cache, **params)

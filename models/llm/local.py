@@ -199,3 +199,12 @@ class LocalChatModel(FincortexChatModel):
 
     def _score(self, prompt: str | ChatDicts, choices: list[str]) -> dict[str, float]:
         return score(self.lm, prompt, choices)
+
+
+def build(settings: Any, store: Any, spec: str, response_cache: Any, **params: Any) -> LocalChatModel:
+    """The backend entry of `get_chat_model` for 'local', 'local:<path>', a folder or a registered name."""
+    from fincortex.models.llm.factory import resolve_local_path
+
+    path = check_model_dir(resolve_local_path(settings, spec, store))
+    return LocalChatModel(model_name=spec if spec != "local" else path.name, path=str(path.resolve()),
+                          response_cache=response_cache, **params)
