@@ -7,11 +7,12 @@ import importlib
 from typing import Any, Callable
 
 
-def lazy_exports(package: str, names: dict[str, str]) -> Callable[[str], Any]:
-    """A module `__getattr__` that imports `name` from `package.<names[name]>` on first use."""
+def lazy_exports(package: str, exports: dict[str, tuple[str, ...]]) -> Callable[[str], Any]:
+    """A module `__getattr__` that imports a public name from `package.<its module>` on first use."""
+    where = {name: module for module, names in exports.items() for name in names}
 
     def __getattr__(name: str) -> Any:
-        module = names.get(name)
+        module = where.get(name)
         if module is None:
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
         return getattr(importlib.import_module(f"{package}.{module}"), name)

@@ -2,9 +2,8 @@
 
 from fincortex.lazy import lazy_exports
 
-_EXPORTS = {
-    "AnalystConfig": "graph",
-    "ask_question": "graph",
+_EXPORTS = {  # module -> its public names
+    "graph": ("AnalystConfig", "ask_question"),
 }
-__all__ = sorted(_EXPORTS)
+__all__ = sorted(name for names in _EXPORTS.values() for name in names)
 __getattr__ = lazy_exports(__name__, _EXPORTS)

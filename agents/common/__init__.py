@@ -2,23 +2,13 @@
 
 from fincortex.lazy import lazy_exports
 
-_EXPORTS = {
-    "PointInTimeSearch": "tools",
-    "ReadOnlySQL": "tools",
-    "calculate": "tools",
-    "ToolError": "tools",
-    "RunRecorder": "runs",
-    "SeenChunk": "runs",
-    "audit_run": "runs",
-    "LeakageError": "leakage",
-    "LeakageReport": "leakage",
-    "CitationReport": "citations",
-    "check_citations": "citations",
-    "attribute_uncited": "citations",
-    "render_answer": "citations",
-    "compress": "compression",
-    "linear_graph": "graph",
-    "clean_query_lines": "graph",
+_EXPORTS = {  # module -> its public names
+    "tools": ("PointInTimeSearch", "ReadOnlySQL", "calculate", "ToolError"),
+    "runs": ("RunRecorder", "SeenChunk", "audit_run"),
+    "leakage": ("LeakageError", "LeakageReport"),
+    "citations": ("CitationReport", "check_citations", "attribute_uncited", "render_answer"),
+    "compression": ("compress",),
+    "graph": ("linear_graph", "clean_query_lines"),
 }
-__all__ = sorted(_EXPORTS)
+__all__ = sorted(name for names in _EXPORTS.values() for name in names)
 __getattr__ = lazy_exports(__name__, _EXPORTS)

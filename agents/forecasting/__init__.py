@@ -2,16 +2,11 @@
 
 from fincortex.lazy import lazy_exports
 
-_EXPORTS = {
-    "ForecastQuestion": "forecastbench",
-    "ForecastBenchError": "forecastbench",
-    "load_targets": "forecastbench",
-    "ForecastConfig": "graph",
-    "Forecaster": "graph",
-    "ForecastResult": "graph",
-    "Calibrator": "calibration",
-    "EvalOptions": "evaluation",
-    "evaluate": "evaluation",
+_EXPORTS = {  # module -> its public names
+    "forecastbench": ("ForecastQuestion", "ForecastBenchError", "load_targets"),
+    "graph": ("ForecastConfig", "Forecaster", "ForecastResult"),
+    "calibration": ("Calibrator",),
+    "evaluation": ("EvalOptions", "evaluate"),
 }
-__all__ = sorted(_EXPORTS)
+__all__ = sorted(name for names in _EXPORTS.values() for name in names)
 __getattr__ = lazy_exports(__name__, _EXPORTS)

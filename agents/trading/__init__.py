@@ -2,27 +2,16 @@
 
 from fincortex.lazy import lazy_exports
 
-_EXPORTS = {
-    "MarketData": "market",
-    "MarketDataError": "market",
-    "PriceHistory": "market",
-    "Strategy": "strategies",
-    "Decision": "strategies",
-    "Observation": "strategies",
-    "BASELINES": "strategies",
-    "Portfolio": "portfolio",
-    "Costs": "portfolio",
-    "Order": "portfolio",
-    "RiskProfile": "risk",
-    "apply_risk": "risk",
-    "build_llm_trader": "graph",
-    "simulate": "simulator",
-    "BacktestConfig": "backtest",
-    "BacktestError": "backtest",
-    "run_backtest": "backtest",
-    "run_seeds": "backtest",
-    "compute_metrics": "metrics",
-    "plot_run": "plots",
+_EXPORTS = {  # module -> its public names
+    "market": ("MarketData", "MarketDataError", "PriceHistory"),
+    "strategies": ("Strategy", "Decision", "Observation", "BASELINES"),
+    "portfolio": ("Portfolio", "Costs", "Order"),
+    "risk": ("RiskProfile", "apply_risk"),
+    "graph": ("build_llm_trader",),
+    "simulator": ("simulate",),
+    "backtest": ("BacktestConfig", "BacktestError", "run_backtest", "run_seeds"),
+    "metrics": ("compute_metrics",),
+    "plots": ("plot_run",),
 }
-__all__ = sorted(_EXPORTS)
+__all__ = sorted(name for names in _EXPORTS.values() for name in names)
 __getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -2,14 +2,14 @@
 
 from fincortex.lazy import lazy_exports
 
-_EXPORTS = {
-    "get_chat_model": "factory",
-    "FincortexChatModel": "base",
-    "LocalChatModel": "local",
-    "EndpointChatModel": "endpoint",
-    "LLMCache": "cache",
-    "ensure_default_chat_model": "default_model",
-    "serve": "serve",
+_EXPORTS = {  # module -> its public names
+    "factory": ("get_chat_model",),
+    "base": ("FincortexChatModel",),
+    "local": ("LocalChatModel",),
+    "endpoint": ("EndpointChatModel",),
+    "cache": ("LLMCache",),
+    "default_model": ("ensure_default_chat_model",),
+    "serve": ("serve",),
 }
-__all__ = sorted(_EXPORTS)
+__all__ = sorted(name for names in _EXPORTS.values() for name in names)
 __getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -2,16 +2,11 @@
 
 from fincortex.lazy import lazy_exports
 
-_EXPORTS = {
-    "CPTConfig": "cpt",
-    "run_cpt": "cpt",
-    "merge_from_recipe": "merge",
-    "validate_recipe": "merge",
-    "LineageCard": "lineage",
-    "model_digest": "lineage",
-    "read_card": "lineage",
-    "write_card": "lineage",
-    "evaluate_lm": "lm_eval",
+_EXPORTS = {  # module -> its public names
+    "cpt": ("CPTConfig", "run_cpt"),
+    "merge": ("merge_from_recipe", "validate_recipe"),
+    "lineage": ("LineageCard", "model_digest", "read_card", "write_card"),
+    "lm_eval": ("evaluate_lm",),
 }
-__all__ = sorted(_EXPORTS)
+__all__ = sorted(name for names in _EXPORTS.values() for name in names)
 __getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -2,16 +2,12 @@
 
 from fincortex.lazy import lazy_exports
 
-_EXPORTS = {
-    "PairsConfig": "pairs",
-    "PairsRun": "pairs",
-    "build_pairs": "pairs",
-    "HeldoutSplit": "heldout",
-    "EmbedTuneConfig": "embedder",
-    "run_embed_tuning": "embedder",
-    "RerankTuneConfig": "reranker",
-    "run_rerank_tuning": "reranker",
-    "TuningError": "common",
+_EXPORTS = {  # module -> its public names
+    "pairs": ("PairsConfig", "PairsRun", "build_pairs"),
+    "heldout": ("HeldoutSplit",),
+    "embedder": ("EmbedTuneConfig", "run_embed_tuning"),
+    "reranker": ("RerankTuneConfig", "run_rerank_tuning"),
+    "common": ("TuningError",),
 }
-__all__ = sorted(_EXPORTS)
+__all__ = sorted(name for names in _EXPORTS.values() for name in names)
 __getattr__ = lazy_exports(__name__, _EXPORTS)
