@@ -39,17 +39,16 @@ PEER = "torch"
 def real_chunks(settings: Settings, n: int) -> list[str]:
     """The first n chunks of ECTSum val, through the real parse + chunk stages (no database needed)."""
     from fincortex.datasets.fetch import PulledDataset
-    from fincortex.datasets.registry import all_datasets
+    from fincortex.datasets.registry import get_connector
     from fincortex.ingest.service import make_pipeline
-    from fincortex.ingest.sources import dataset_origins
 
     mirror = settings.mirror or ROOT.parent / "shared" / "data"
-    files = tuple(f for f in all_datasets()["ectsum"].files if "/val/ects/" in f.relpath)
+    files = tuple(f for f in get_connector("ectsum").files() if "/val/ects/" in f.relpath)
     if not (Path(mirror) / files[0].relpath).exists():
         sys.exit(f"ECTSum not found under {mirror}: set FINCORTEX_DATA_MIRROR to the data mirror")
     pipeline = make_pipeline(settings, None)  # type: ignore[arg-type]  # preparing never touches the store
     texts: list[str] = []
-    for origin in dataset_origins(PulledDataset("ectsum", Path(mirror), files)):
+    for origin in get_connector("ectsum").transform_data(PulledDataset("ectsum", Path(mirror), files)):
         prepared = pipeline.prepare_origin(origin, {})
         texts += [row[3] for _, rows in prepared.documents for row in rows]
         if len(texts) >= n:

@@ -27,20 +27,19 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from fincortex.config import Settings  # noqa: E402
 from fincortex.datasets.fetch import PulledDataset  # noqa: E402
-from fincortex.datasets.registry import all_datasets  # noqa: E402
+from fincortex.datasets.registry import get_connector  # noqa: E402
 from fincortex.ingest.ray_engine import RayOptions, ensure_ray  # noqa: E402
 from fincortex.ingest.service import run_engine  # noqa: E402
-from fincortex.ingest.sources import dataset_origins  # noqa: E402
 from fincortex.store import Store  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def origins(mirror: Path, n: int | None):
-    files = tuple(f for f in all_datasets()["ectsum"].files if "/train/ects/" in f.relpath)[:n]
+    files = tuple(f for f in get_connector("ectsum").files() if "/train/ects/" in f.relpath)[:n]
     if not (mirror / files[0].relpath).exists():
         sys.exit(f"ECTSum not found under {mirror}: set FINCORTEX_DATA_MIRROR to the data mirror")
-    return list(dataset_origins(PulledDataset("ectsum", mirror, files))), sum(f.size for f in files)
+    return list(get_connector("ectsum").transform_data(PulledDataset("ectsum", mirror, files))), sum(f.size for f in files)
 
 
 def run(engine: str, workdir: Path, mirror: Path, n: int | None, embed: bool, ray_options: RayOptions) -> dict:

@@ -48,25 +48,15 @@ class Client:
     # -- data, ingestion, prices (fincortex.ingest, fincortex.datasets, fincortex.prices) -----------
     def pull(self, name: str, on_file=None) -> PulledDataset:
         """Bring a public dataset ('ectsum', 'ectsum:val', 'headlines', ...) into the cache, verified."""
-        from fincortex.ingest import service
+        from fincortex.datasets import service
 
         return service.pull(self.settings, name, on_file)
 
     def list_datasets(self) -> list[dict]:
-        from fincortex.datasets.fetch import present_files
-        from fincortex.datasets.registry import all_datasets
+        """Every registered dataset: name, kind, description, files, bytes, present, licenses, available_at_rule."""
+        from fincortex.datasets import service
 
-        return [
-            {
-                "name": d.name,
-                "description": d.description,
-                "files": len(d.files),
-                "bytes": d.size,
-                "present": present_files(d, self.settings.cache_dir),
-                "licenses": d.licenses,
-            }
-            for d in all_datasets().values()
-        ]
+        return service.list_datasets(self.settings)
 
     def ingest(
         self,

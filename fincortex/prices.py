@@ -78,8 +78,14 @@ def import_prices(store: Store, path: Path, symbol: str, source: str | None = No
     if not symbol:
         raise PriceImportError("a symbol is required (e.g. --symbol BTC)")
     frame, skipped = read_price_csv(Path(path), symbol)
-    frame.insert(0, "symbol", symbol)
-    frame["source"] = source or Path(path).stem
+    return write_bars(store, frame, symbol, source or Path(path).stem, skipped)
+
+
+def write_bars(store: Store, bars: pd.DataFrame, symbol: str, source: str, skipped_empty: int = 0) -> PriceImport:
+    """Store daily bars (from read_price_csv) with available_at = bar start + 1 day; same days are replaced."""
+    frame = bars.copy()
+    frame.insert(0, "symbol", symbol.strip().upper())
+    frame["source"] = source
     frame["available_at"] = frame["ts"] + timedelta(days=1)
     with store.write() as conn:
         conn.register("_new_prices", frame)
@@ -88,12 +94,5 @@ def import_prices(store: Store, path: Path, symbol: str, source: str | None = No
             "SELECT symbol, ts, open, high, low, close, volume, source, available_at FROM _new_prices"
         )
         conn.unregister("_new_prices")
-    return PriceImport(symbol, frame["source"].iloc[0], len(frame), skipped, str(frame["ts"].iloc[0].date()), str(frame["ts"].iloc[-1].date()))
-
-
-# The mirror's price files, for `ingest --dataset crypto-prices`: (file, symbol).
-CRYPTO_DATASET_FILES = (
-    ("prices/btcusd_daily_2011_2022.csv", "BTC"),
-    ("prices/bitstamp_btc_eth_ltc_usd_daily.csv", "ETH"),
-    ("prices/bitstamp_btc_eth_ltc_usd_daily.csv", "LTC"),
-)
+    return PriceImport(frame["symbol"].iloc[0], source, len(frame), skipped_empty,
+                       str(frame["ts"].iloc[0].date()), str(frame["ts"].iloc[-1].date()))

@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from fincortex.datasets.fetch import DatasetFetcher
-from fincortex.datasets.registry import DatasetError, get_dataset
+from fincortex.datasets.registry import DatasetError, get_connector
 from fincortex.prices import PriceImportError
 
 
@@ -30,15 +30,14 @@ def test_pull_rejects_a_corrupt_mirror_copy(tmp_path, mirror):
         (fake_mirror / f"news/{name}_headlines.csv").write_bytes((mirror / f"news/{name}_headlines.csv").read_bytes())
     (fake_mirror / "news/guardian_headlines.csv").write_text("Time,Headlines\n1-Jan-20,tampered\n")
     with pytest.raises(DatasetError, match="checksum mismatch for news/guardian_headlines.csv"):
-        DatasetFetcher().pull("headlines", mirror=fake_mirror, cache_dir=tmp_path / "cache")
+        get_connector("headlines").pull(mirror=fake_mirror, cache_dir=tmp_path / "cache")
     assert not (tmp_path / "cache/datasets/news/guardian_headlines.csv").exists()
 
 
 def test_download_from_the_pinned_commit_url(tmp_path, mirror):
     """A local HTTP server plays the canonical host: files at /{owner}/{repo}/{commit}/{path}."""
-    dataset = get_dataset("tatqa")
     root = tmp_path / "www"
-    for file in dataset.files:
+    for file in get_connector("tatqa").files():
         target = root / file.repo.removeprefix("github.com/") / file.commit / file.repo_path
         target.parent.mkdir(parents=True)
         target.write_bytes((mirror / file.relpath).read_bytes())
@@ -47,11 +46,12 @@ def test_download_from_the_pinned_commit_url(tmp_path, mirror):
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         fetcher = DatasetFetcher(base_url=f"http://127.0.0.1:{server.server_address[1]}")
-        pulled = fetcher.pull("tatqa", cache_dir=tmp_path / "cache")
+        pulled = get_connector("tatqa").pull(cache_dir=tmp_path / "cache", fetcher=fetcher)
         assert pulled.path(pulled.files[0]).read_bytes() == (mirror / "tatqa/tatqa_dataset_dev.json").read_bytes()
         with pytest.raises(DatasetError, match="cannot download"):
-            DatasetFetcher(base_url=f"http://127.0.0.1:{server.server_address[1]}/nothing-here").pull(
-                "phrasebank", cache_dir=tmp_path / "cache2")
+            get_connector("phrasebank").pull(
+                cache_dir=tmp_path / "cache2",
+                fetcher=DatasetFetcher(base_url=f"http://127.0.0.1:{server.server_address[1]}/nothing-here"))
     finally:
         server.shutdown()
 

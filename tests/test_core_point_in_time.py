@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fincortex.ingest.sources import ectsum_available_at
+from fincortex.datasets.connectors.ectsum import available_at as ectsum_available_at
 
 
 def test_every_chunk_has_available_at_by_source_rule(client, tmp_path):

@@ -27,14 +27,13 @@ def _origins(mirror, note):
     from fincortex.datasets.fetch import PulledDataset
     from fincortex.ingest.parsers import FileOptions
     from fincortex.ingest.sources import file_origins
-    from fincortex.datasets.registry import all_datasets
+    from fincortex.datasets.registry import get_connector
     from fincortex.ingest.pipeline import Origin
-    from fincortex.ingest.sources import dataset_origins
 
-    files = tuple(f for f in all_datasets()["ectsum"].files if "/val/ects/" in f.relpath)[:N_FILES]
+    files = tuple(f for f in get_connector("ectsum").files() if "/val/ects/" in f.relpath)[:N_FILES]
     broken = Origin("missing.txt", "/nowhere/missing.txt", 0, lambda: "", lambda h: [], error="no such file")
     own = file_origins([note], FileOptions(ingested_at=datetime(2024, 1, 2)))  # a file parser: lazy sections
-    return [*dataset_origins(PulledDataset("ectsum", mirror, files)), *own, broken]
+    return [*get_connector("ectsum").transform_data(PulledDataset("ectsum", mirror, files)), *own, broken]
 
 
 def _store(tmp_path, name):

@@ -9,8 +9,6 @@ on a seeded 80% split (the held-out 20% accuracy is stored beside it) and kept u
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import pickle
 from dataclasses import dataclass
@@ -20,7 +18,6 @@ from fincortex.config import Settings
 
 DATASET = "phrasebank"
 RELPATH = "sentiment/financial_phrasebank_all_data.csv"
-LABELS = ("negative", "neutral", "positive")
 METHOD = "tfidf(1-2gram) + logistic regression (SGD log-loss), seeded 80/20 split"
 
 
@@ -29,20 +26,18 @@ class SentimentUnavailable(RuntimeError):
 
 
 def read_phrasebank(path: Path) -> tuple[list[str], list[str]]:
-    """`label,sentence` rows, latin-1 encoded, no header."""
-    texts, labels = [], []
-    with open(path, encoding="latin-1", newline="") as fh:
-        for row in csv.reader(io.StringIO(fh.read())):
-            if len(row) >= 2 and row[0].strip() in LABELS and row[1].strip():
-                labels.append(row[0].strip())
-                texts.append(row[1].strip())
+    """(sentences, labels) as the PhraseBank connector reads them (fincortex/datasets/connectors/phrasebank.py)."""
+    from fincortex.datasets.connectors.phrasebank import read_sentences
+
+    pairs = read_sentences(path)
+    texts, labels = [p.text for p in pairs], [p.label for p in pairs]
     if len(texts) < 100:
         raise SentimentUnavailable(f"{path} holds {len(texts)} labelled sentences; expected ~4.8k")
     return texts, labels
 
 
 def phrasebank_path(settings: Settings) -> Path:
-    from fincortex.ingest import service
+    from fincortex.datasets import service
 
     try:
         pulled = service.pull(settings, DATASET)

@@ -9,6 +9,8 @@ from typing import Annotated, Optional
 import typer
 
 from fincortex.cli import DbOption, MirrorOption, console, make_client
+from fincortex.datasets.connector import KINDS
+from fincortex.datasets.service import spec_help
 
 data_app = typer.Typer(help="Public datasets: list, pull (download or copy from a mirror, sha256-verified).")
 prices_app = typer.Typer(help="Price data.")
@@ -36,20 +38,22 @@ def doctor(db: DbOption = None, mirror: MirrorOption = None, as_json: Annotated[
 
 
 def data_list(db: DbOption = None, mirror: MirrorOption = None) -> None:
-    """Datasets fincortex knows, their size, licence and how many files are present locally."""
+    """Datasets fincortex knows (its connector registry): kind, size, licence, files present locally."""
     from rich.table import Table
 
+    rows = make_client(db, mirror).list_datasets()
     table = Table(title="datasets")
-    for column in ("name", "files", "present", "MB", "licence", "description"):
+    table.add_column("name", no_wrap=True, min_width=max(len(d["name"]) for d in rows))  # typed as is: never cut
+    for column in ("kind", "files", "present", "MB", "licence", "description"):
         table.add_column(column)
-    for d in make_client(db, mirror).list_datasets():
-        table.add_row(d["name"], str(d["files"]), str(d["present"]), f"{d['bytes'] / 1e6:.1f}",
+    for d in rows:
+        table.add_row(d["name"], d["kind"], str(d["files"]), str(d["present"]), f"{d['bytes'] / 1e6:.1f}",
                       "; ".join(d["licenses"]), d["description"])
     console.print(table)
 
 
 def data_pull(
-    name: Annotated[str, typer.Argument(help="dataset, optionally with a subset: ectsum, ectsum:val, headlines:cnbc")],
+    name: Annotated[str, typer.Argument(help=f"dataset, optionally with a subset: {spec_help(KINDS)}")],
     db: DbOption = None,
     mirror: MirrorOption = None,
 ) -> None:
@@ -87,7 +91,7 @@ def prices_import(
 
 def ingest(
     paths: Annotated[Optional[list[Path]], typer.Argument(help="files and folders (PDF, HTML, TXT/MD, JSON/JSONL, CSV)")] = None,
-    dataset: Annotated[Optional[str], typer.Option("--dataset", help="a public dataset instead: ectsum[:val|:train], headlines, filings, tatqa, crypto-prices")] = None,
+    dataset: Annotated[Optional[str], typer.Option("--dataset", help=f"a public dataset instead: {spec_help()}")] = None,
     doc_type: Annotated[Optional[str], typer.Option("--doc-type")] = None,
     ticker: Annotated[Optional[str], typer.Option("--ticker")] = None,
     published_at: Annotated[Optional[str], typer.Option("--published-at", help="date or ISO time the files became public (default: now)")] = None,

@@ -1,7 +1,7 @@
-"""Bring a dataset's files into the local cache: copy from a mirror or download, then verify sha256.
+"""Bring pinned dataset files into the local cache: copy from a mirror or download, then verify sha256.
 
-OpenBB-style fetcher stages: transform_query (which files) -> extract_data (copy/download, verify)
--> transform_data (a PulledDataset of local paths that the record readers in sources.py consume).
+The transport of a connector's extract_data stage (fincortex/datasets/connector.py): which files to bring
+is the connector's business, how to bring them and check them is this module's.
 """
 
 from __future__ import annotations
@@ -15,9 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
-
-from fincortex.datasets.registry import Dataset, DatasetError, DatasetFile, get_dataset
+from fincortex.datasets.manifest import DatasetError, DatasetFile
 
 # Canonical public location: raw files of the pinned repository commit. Overridable for tests and for
 # users behind a proxy mirror of the same layout.
@@ -26,15 +24,9 @@ _ROWS_UNTIL = re.compile(r"^(?P<path>.+) \(rows up to (?P<day>\d{4}-\d{2}-\d{2})
 
 
 @dataclass(frozen=True)
-class PullQuery:
-    dataset: Dataset
-    subset: str | None  # e.g. "val" for ectsum, "cnbc" for headlines; None = everything
-    mirror: Path | None
-    cache_dir: Path
-
-
-@dataclass(frozen=True)
 class PulledDataset:
+    """What a pull made present and verified: the files of a dataset (or of its subset) under a root."""
+
     name: str
     root: Path  # cache root; files live at root / relpath
     files: tuple[DatasetFile, ...]
@@ -52,59 +44,28 @@ def sha256_file(path: Path, block: int = 1 << 20) -> str:
 
 
 class DatasetFetcher:
-    """One fetcher for every pinned dataset; the per-dataset parts live in the manifest."""
+    """The transport for pinned files: one for every connector; the per-dataset parts live in the connector."""
 
     def __init__(self, base_url: str | None = None, timeout_s: float = 60.0) -> None:
         self.base_url = (base_url or os.environ.get("FINCORTEX_DATA_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
         self.timeout_s = timeout_s
 
-    def transform_query(
-        self, name: str, subset: str | None, mirror: Path | None, cache_dir: Path
-    ) -> PullQuery:
-        dataset = get_dataset(name)
+    def bring(
+        self,
+        files: tuple[DatasetFile, ...],
+        root: Path,
+        mirror: Path | None,
+        on_file: Callable[[DatasetFile], None] | None = None,
+    ) -> None:
+        """Make every file present and verified under root; skip files already verified."""
         if mirror is not None and not Path(mirror).is_dir():
             raise DatasetError(f"mirror folder {mirror} does not exist")
-        return PullQuery(dataset, subset, Path(mirror) if mirror else None, cache_dir / "datasets")
-
-    def select(self, query: PullQuery) -> tuple[DatasetFile, ...]:
-        files = query.dataset.files
-        if query.subset:
-            chosen = tuple(
-                f
-                for f in files
-                if query.subset in f.relpath.split("/") or Path(f.relpath).name.startswith(query.subset)
-            )
-            if not chosen:
-                raise DatasetError(f"dataset {query.dataset.name!r} has no subset {query.subset!r}")
-            return chosen
-        return files
-
-    def extract_data(
-        self, query: PullQuery, on_file: Callable[[DatasetFile], None] | None = None
-    ) -> tuple[DatasetFile, ...]:
-        """Make every selected file present and verified in the cache; skip files already verified."""
-        files = self.select(query)
         for file in files:
-            target = query.cache_dir / file.relpath
+            target = root / file.relpath
             if not (target.exists() and target.stat().st_size == file.size and _verified(target, file)):
-                self._bring(file, target, query.mirror)
+                self._bring(file, target, Path(mirror) if mirror is not None else None)
             if on_file:
                 on_file(file)
-        return files
-
-    def transform_data(self, query: PullQuery, files: tuple[DatasetFile, ...]) -> PulledDataset:
-        return PulledDataset(query.dataset.name, query.cache_dir, files)
-
-    def pull(
-        self,
-        name: str,
-        subset: str | None = None,
-        mirror: Path | None = None,
-        cache_dir: Path = Path("data/cache"),
-        on_file: Callable[[DatasetFile], None] | None = None,
-    ) -> PulledDataset:
-        query = self.transform_query(name, subset, mirror, cache_dir)
-        return self.transform_data(query, self.extract_data(query, on_file))
 
     # -- one file ------------------------------------------------------------------------------
     def _bring(self, file: DatasetFile, target: Path, mirror: Path | None) -> None:
@@ -138,6 +99,8 @@ class DatasetFetcher:
         return f"{self.base_url}/{repo}/{file.commit}/{path.group('path') if path else file.repo_path}"
 
     def _download(self, file: DatasetFile, tmp: Path) -> None:
+        import httpx  # only a download needs it: listing datasets (the CLI's help) stays fast
+
         url = self._url(file)
         try:
             with httpx.stream("GET", url, timeout=self.timeout_s, follow_redirects=True) as response:
@@ -177,9 +140,3 @@ def _verified(target: Path, file: DatasetFile) -> bool:
         return False
     stat = target.stat()
     return stamp.read_text().split() == [file.sha256, str(stat.st_size), str(stat.st_mtime_ns)]
-
-
-def present_files(dataset: Dataset, cache_dir: Path) -> int:
-    """How many of a dataset's files are in the cache (by size; pull verifies)."""
-    root = cache_dir / "datasets"
-    return sum(1 for f in dataset.files if (root / f.relpath).is_file())

@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import time
+import uuid
 from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from pathlib import Path
 
 from fincortex.config import Settings
-from fincortex.datasets.fetch import DatasetFetcher, PulledDataset
-from fincortex.datasets.registry import DatasetFile
+from fincortex.datasets.connector import DocumentConnector, PriceConnector, PriceSeries, RecordConnector
+from fincortex.datasets.manifest import DatasetFile
+from fincortex.datasets.registry import get_connector
+from fincortex.datasets.service import split_spec
 from fincortex.ingest.chunking import Chunker
 from fincortex.ingest.documents import IngestError
 from fincortex.ingest.parsers import FileOptions
 from fincortex.ingest.pipeline import IngestPipeline, IngestReport, Outcome
-from fincortex.ingest.sources import dataset_origins, file_origins
+from fincortex.ingest.sources import file_origins
 from fincortex.ingest.tokens import load_tokenizer
-from fincortex.prices import CRYPTO_DATASET_FILES, import_prices
+from fincortex.prices import write_bars
 from fincortex.store import Store
 
 
@@ -40,19 +44,6 @@ def run_engine(settings: Settings, store: Store, origins, args: dict, on_outcome
     from fincortex.ingest.ray_engine import RayOptions, run_on_ray
 
     return run_on_ray(pipeline, origins, ray_options or RayOptions(), args, on_outcome)
-
-
-def split_dataset_spec(spec: str) -> tuple[str, str | None]:
-    """'ectsum:val' -> ('ectsum', 'val'); 'headlines' -> ('headlines', None)."""
-    name, _, subset = spec.partition(":")
-    return name.strip(), subset.strip() or None
-
-
-def pull(
-    settings: Settings, spec: str, on_file: Callable[[DatasetFile], None] | None = None
-) -> PulledDataset:
-    name, subset = split_dataset_spec(spec)
-    return DatasetFetcher().pull(name, subset, settings.mirror, settings.cache_dir, on_file)
 
 
 def ingest_paths(
@@ -82,25 +73,27 @@ def ingest_dataset(
     engine: str = "local",
     ray_options=None,
 ) -> IngestReport:
-    pulled = pull(settings, spec, on_file)
-    if pulled.name == "crypto-prices":
-        return _import_crypto(store, pulled, on_outcome)
-    origins = list(dataset_origins(pulled))
+    """Pull NAME[:SUBSET] and store it as its connector's kind says: documents or price bars."""
+    name, subset = split_spec(spec)
+    connector = get_connector(name)
+    if isinstance(connector, RecordConnector):
+        raise IngestError(f"dataset {name!r} {connector.consumer}")
+    if not isinstance(connector, (DocumentConnector, PriceConnector)):
+        raise IngestError(f"dataset {name!r} is of kind {connector.kind!r}, which ingestion does not store")
+    pulled = connector.pull(subset, mirror=settings.mirror, cache_dir=settings.cache_dir, on_file=on_file)
+    if isinstance(connector, PriceConnector):
+        return _import_series(store, connector.transform_data(pulled), on_outcome)
+    origins = list(connector.transform_data(pulled))
     return run_engine(settings, store, origins, {"dataset": spec}, on_outcome, engine, ray_options)
 
 
-def _import_crypto(store: Store, pulled: PulledDataset, on_outcome) -> IngestReport:
-    import time
-    import uuid
-
+def _import_series(store: Store, series: Iterable[PriceSeries], on_outcome) -> IngestReport:
     report = IngestReport(run_id=uuid.uuid4().hex[:12])
-    present = {f.relpath for f in pulled.files}
-    for relpath, symbol in CRYPTO_DATASET_FILES:
-        if relpath not in present:
-            continue
+    for one in series:
         t0 = time.perf_counter()
-        result = import_prices(store, pulled.root / relpath, symbol, source=Path(relpath).stem)
-        outcome = Outcome(f"{relpath} ({symbol})", "added", f"{result.rows} daily bars {result.first}..{result.last}",
+        frame, skipped = one.bars()
+        result = write_bars(store, frame, one.symbol, one.source, skipped)
+        outcome = Outcome(one.item, "added", f"{result.rows} daily bars {result.first}..{result.last}",
                           seconds=time.perf_counter() - t0)
         report.outcomes.append(outcome)
         if on_outcome:

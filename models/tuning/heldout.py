@@ -52,8 +52,8 @@ class HeldoutSplit:
 
 def tatqa_file(settings: Settings) -> Path:
     """The TAT-QA dev file, pulled (mirror or download) and verified by the dataset fetcher."""
+    from fincortex.datasets import service
     from fincortex.datasets.registry import DatasetError
-    from fincortex.ingest import service
 
     try:
         pulled = service.pull(settings, "tatqa")

@@ -125,7 +125,7 @@ def headline_pairs(store: Store, searcher: Searcher, limit: int | None, rng: ran
 
 # -- ectsum ----------------------------------------------------------------------------------------
 def _summary_files(settings: Settings, splits: set[str]) -> tuple[dict[str, Path], list[str]]:
-    from fincortex.ingest import service
+    from fincortex.datasets import service
 
     folders, problems = {}, []
     for split in sorted(splits):

@@ -1,0 +1,1 @@
+"""One connector per public dataset, one file each; fincortex/datasets/registry.py lists them (one line each)."""

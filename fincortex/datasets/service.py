@@ -1,0 +1,49 @@
+"""Dataset entry points shared by the SDK, the CLI, ingestion and the agents: pull one, list them all."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fincortex.config import Settings
+from fincortex.datasets.connector import DOCUMENTS, PRICES, Connector
+from fincortex.datasets.fetch import PulledDataset
+from fincortex.datasets.manifest import DatasetFile
+from fincortex.datasets.registry import all_connectors, get_connector
+
+
+def split_spec(spec: str) -> tuple[str, str | None]:
+    """'ectsum:val' -> ('ectsum', 'val'); 'headlines' -> ('headlines', None)."""
+    name, _, subset = spec.partition(":")
+    return name.strip(), subset.strip() or None
+
+
+def pull(settings: Settings, spec: str, on_file: Callable[[DatasetFile], None] | None = None) -> PulledDataset:
+    """Bring a dataset (or NAME:SUBSET) into the cache: a mirror copy or a download, sha256-verified."""
+    name, subset = split_spec(spec)
+    return get_connector(name).pull(subset, mirror=settings.mirror, cache_dir=settings.cache_dir, on_file=on_file)
+
+
+def describe(connector: Connector, settings: Settings) -> dict:
+    files = connector.files()
+    return {
+        "name": connector.name,
+        "kind": connector.kind,
+        "description": connector.description,
+        "files": len(files),
+        "bytes": sum(f.size for f in files),
+        "present": connector.present(settings.cache_dir),
+        "licenses": connector.licences(),
+        "available_at_rule": connector.available_at_rule,
+        "subsets": list(connector.subsets),
+    }
+
+
+def list_datasets(settings: Settings) -> list[dict]:
+    return [describe(c, settings) for c in all_connectors()]
+
+
+def spec_help(kinds: tuple[str, ...] = (DOCUMENTS, PRICES)) -> str:
+    """'ectsum[:train|:val], headlines[:cnbc|...], ...' for the registered connectors of these kinds."""
+    return ", ".join(
+        c.name + (f"[:{'|:'.join(c.subsets)}]" if c.subsets else "") for c in all_connectors() if c.kind in kinds
+    )
