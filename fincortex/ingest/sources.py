@@ -12,23 +12,24 @@ from fincortex.datasets.fetch import sha256_file
 from fincortex.ingest.documents import Document
 from fincortex.ingest.parsers import PARSERS, FileOptions, parse_file
 from fincortex.ingest.pipeline import Origin
-from fincortex.ingest.walk import Skip, walk
 
 
 def file_origins(paths: list[Path], options: FileOptions) -> Iterator[Origin]:
-    """Expand folders (fincortex/ingest/walk.py: every entry gets an outcome) and report missing paths."""
+    """Expand folders (recursively, supported extensions, sorted) and report missing paths as failures."""
     seen: set[Path] = set()
     for raw in paths:
         path = Path(raw).expanduser()
         if not path.exists():
-            error = "broken symbolic link or link loop" if path.is_symlink() else "no such file or directory"
-            yield Origin(str(raw), str(path), 0, lambda: "", lambda h: [], error=error)
+            yield Origin(str(raw), str(path), 0, lambda: "", lambda h: [], error="no such file or directory")
             continue
-        for file in walk(path, set(PARSERS)) if path.is_dir() else [path]:
-            if isinstance(file, Skip):
-                yield Origin(str(file.path), str(file.path), 0, lambda: "", lambda h: [],
-                             error=file.reason if file.failed else None, skipped=None if file.failed else file.reason)
-                continue
+        files = (
+            sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
+            if path.is_dir()
+            else [path]
+        )
+        if path.is_dir():
+            files = [p for p in files if p.suffix.lower() in PARSERS]
+        for file in files:
             resolved = file.resolve()
             if resolved in seen:
                 continue
