@@ -39,6 +39,7 @@ from fincortex.retrieval.filters import SearchFilters  # noqa: E402
 from fincortex.retrieval.options import RetrievalOptions  # noqa: E402
 from fincortex.retrieval.reranker import Reranker, has_trained_head  # noqa: E402
 from fincortex.retrieval.searcher import Searcher  # noqa: E402
+from fincortex.retrieval.stage_rerank import CrossEncoderStage  # noqa: E402
 from fincortex.retrieval.threads import limit_threads  # noqa: E402
 from fincortex.store import Store  # noqa: E402
 
@@ -204,9 +205,10 @@ def bench_size(settings: Settings, store: Store, size: int, qs: list[str], reran
     build_s = time.perf_counter() - start
     searcher.search("warm up", k=K, mode="hybrid", rerank=False)  # loads the catalog
     ours = {"build_seconds_from_cached_vectors": round(build_s, 2), "embedded_during_build": report.embedded,
-            "build_seconds_faiss": round(report.dense_seconds, 2), "build_seconds_bm25": round(report.bm25_seconds, 2),
+            "build_seconds_faiss": round(report.stages["dense"].seconds, 2),
+            "build_seconds_bm25": round(report.stages["bm25"].seconds, 2),
             "rss_growth_mb": round(rss_mb() - rss0, 1),
-            "faiss_bytes": int(searcher.indexes.dense.index.ntotal * searcher.indexes.dense.meta.dim * 4),
+            "faiss_bytes": int(searcher.indexes["dense"].index.index.ntotal * searcher.indexes["dense"].index.meta.dim * 4),
             "catalog_bytes": searcher._catalog.nbytes()}
     # -- LangChain FAISS vector store (peer), built from the same vectors -------------------------
     from langchain_community.vectorstores import FAISS
@@ -266,8 +268,8 @@ def bench_size(settings: Settings, store: Store, size: int, qs: list[str], reran
     if rerank_model:
         trained = has_trained_head(Path(rerank_model))
         for backend in rerank_backends:
-            searcher._reranker = Reranker(rerank_model, allow_untrained_head=not trained, backend=backend,
-                                          models_dir=settings.models_dir)
+            searcher.use_post_stage(CrossEncoderStage(searcher.indexes.ctx, Reranker(
+                rerank_model, allow_untrained_head=not trained, backend=backend, models_dir=settings.models_dir)))
             searcher.search("warm up the reranker", k=K, mode="hybrid", rerank=True)
             stats, _ = timed_queries(lambda q: searcher.search(q, k=K, mode="hybrid", rerank=True),
                                      qs[:rerank_queries])

@@ -7,7 +7,7 @@ the same store pays for the corpus once.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import pyarrow as pa
@@ -56,9 +56,20 @@ def ensure_embeddings(
     progress: Callable[[int, int], None] | None = None,
 ) -> int:
     """Embed every chunk that lacks a cached vector; returns how many were embedded now."""
+    return sum(len(ids) for ids, _ in embed_missing(store, embedder, chunk_ids, progress))
+
+
+def embed_missing(
+    store: Store,
+    embedder: Embedder,
+    chunk_ids: np.ndarray | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Embed chunks without a cached vector in write batches, yielding (ids, vectors) of each batch
+    after it is committed: a killed caller keeps every batch already yielded, and a re-run skips them."""
     ids, texts = missing_chunks(store, embedder.key, chunk_ids)
     if len(ids) == 0:
-        return 0
+        return
     register_model(store, embedder)
     order = np.argsort([-len(t) for t in texts], kind="stable")  # similar lengths share a batch
     done = 0
@@ -69,7 +80,7 @@ def ensure_embeddings(
         done += len(part)
         if progress:
             progress(done, len(order))
-    return done
+        yield ids[part], vectors
 
 
 def _insert(store: Store, model_key: str, ids: np.ndarray, vectors: np.ndarray) -> None:

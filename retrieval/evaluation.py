@@ -99,7 +99,7 @@ def evaluate_beir(
         "dataset": dataset.summary() | {"folder": str(folder), "split": split, "evaluated_queries": len(qids)},
         "embedder": embedder.describe(),
         "index_spec": options.index_spec,
-        "reranker": searcher.reranker().name if rerank else None,
+        "reranker": ", ".join(stage.describe() for stage in searcher.post_stages()) if rerank else None,
         "store": str(store_path),
         "chunks_embedded_now": sync.embedded,
         "setup_seconds": round(setup_s, 2),

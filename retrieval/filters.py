@@ -115,6 +115,12 @@ def chunks_fingerprint(conn: duckdb.DuckDBPyConnection) -> str:
     return f"{count}:{xor}"
 
 
+def ids_fingerprint(ids: np.ndarray) -> str:
+    """`chunks_fingerprint` of an id array (an index's own ids): equal strings = equal chunk sets."""
+    ids = np.asarray(ids, dtype=np.int64)
+    return f"{len(ids)}:{int(np.bitwise_xor.reduce(ids)) if len(ids) else 0}"
+
+
 def all_chunk_ids(conn: duckdb.DuckDBPyConnection) -> np.ndarray:
     table = arrow(conn, "SELECT chunk_id FROM chunks ORDER BY 1")
     return table.column("chunk_id").to_numpy().astype(np.int64, copy=False)

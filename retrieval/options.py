@@ -9,7 +9,12 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, fields, replace
 
-MODES = ("hybrid", "dense", "bm25")
+# a mode is a named list of first stages (registry.FIRST_STAGES); more than one are fused by RRF
+MODES: dict[str, tuple[str, ...]] = {
+    "hybrid": ("dense", "bm25"),
+    "dense": ("dense",),
+    "bm25": ("bm25",),
+}
 # index_spec "auto" stays exact below this many vectors: a flat scan of 100k x 384 answers one query in
 # ~27 ms on two cores (benchmarks/results/search.json), so only larger corpora trade recall for speed.
 AUTO_APPROXIMATE_FROM = 250_000
@@ -21,6 +26,7 @@ RERANK_FUSIONS = ("rrf", "replace")
 class RetrievalOptions:
     index_spec: str = "Flat"  # FINCORTEX_INDEX_SPEC: faiss factory string (Flat, IVF1024,Flat, HNSW32, ...) or "auto"
     reranker: str | None = None  # FINCORTEX_RERANKER: CrossEncoder id or path; None = registry lookup
+    post_stages: str = "rerank"  # FINCORTEX_POST_STAGES: comma-separated registry.POST_STAGES run with rerank=True
     rerank_top_n: int = 20  # fused candidates re-scored by the cross-encoder
     rerank_max_length: int = 256  # cross-encoder tokens per (query, passage) pair
     rerank_backend: str = "torch"  # FINCORTEX_RERANK_BACKEND: torch | torch-bf16 | onnx | onnx-int8 (CPU)
@@ -57,6 +63,13 @@ class RetrievalOptions:
             raise ValueError(f"rerank_fusion must be one of {', '.join(RERANK_FUSIONS)}; got {self.rerank_fusion!r}")
         if self.rerank_weight < 0:
             raise ValueError(f"rerank_weight must be >= 0, got {self.rerank_weight}")
+
+    def post_stage_names(self) -> tuple[str, ...]:
+        return tuple(name.strip() for name in self.post_stages.split(",") if name.strip())
+
+    def stage_weight(self, stage: str) -> float:
+        """RRF weight of a first stage: the `<stage>_weight` knob when there is one, else 1."""
+        return float(getattr(self, f"{stage}_weight", 1.0))
 
     def with_(self, **changes: object) -> "RetrievalOptions":
         return replace(self, **changes)  # type: ignore[arg-type]

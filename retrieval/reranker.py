@@ -15,10 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
+from fincortex.retrieval.stages import StageUnavailable
 from fincortex.store import Store
 
 
-class RerankerUnavailable(RuntimeError):
+class RerankerUnavailable(StageUnavailable):
     """No usable cross-encoder: the message says how to get one."""
 
 

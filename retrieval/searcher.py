@@ -1,8 +1,13 @@
-"""One query through the stages: filters -> dense + BM25 -> fusion -> rerank -> hits with citations.
+"""One query through the stages: filters -> the mode's first stages (fused by RRF when several) -> the
+post stages -> hits with citations.
 
-Every hit keeps each stage's score and rank, so a user (or an agent's audit log) can see why it is
-there. Filters are resolved to allowed chunk ids first and pushed into each stage (see filters.py),
-so `as_of` can never leak a future chunk and restrictive filters still return k hits.
+Every hit keeps each stage's score and rank (`hit.scores`, `hit.ranks`), so a user (or an agent's audit
+log) can see why it is there. Filters are resolved to allowed chunk ids first and pushed into each stage
+(see filters.py), so `as_of` can never leak a future chunk and restrictive filters still return k hits.
+
+A query never writes an index. It answers from the indexes as they are: chunks the chunks table holds
+but a stage's index does not yet are left out and counted in `results.not_indexed`, with a warning to
+run `fincortex index build`; chunks removed from the table since the last build are never returned.
 """
 
 from __future__ import annotations
@@ -11,114 +16,98 @@ import os
 import threading
 import time
 import warnings
-from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 
-from fincortex.retrieval import embedding_cache
-from fincortex.retrieval.embedder import Embedder
 from fincortex.retrieval.catalog import Catalog
+from fincortex.retrieval.embedder import Embedder
 from fincortex.retrieval.filters import SearchFilters, chunks_fingerprint
 from fincortex.retrieval.fusion import rrf
+from fincortex.retrieval.hits import Hit, SearchResults
 from fincortex.retrieval.indexes import IndexSet
 from fincortex.retrieval.options import MODES, RetrievalOptions
+from fincortex.retrieval.registry import POST_STAGES
+from fincortex.retrieval.reranker import Reranker
+from fincortex.retrieval.stage_rerank import CrossEncoderStage
+from fincortex.retrieval.stages import FirstStage, PostStage, Progress, StageQuery, StageUnavailable, SyncReport
 from fincortex.retrieval.threads import limit_threads
-from fincortex.retrieval.reranker import Reranker, RerankerUnavailable, resolve_reranker
 from fincortex.store import Store
 
+__all__ = ["EmptyIndexError", "Hit", "IndexNotBuiltError", "RerankUnavailableWarning", "SearchResults", "Searcher"]
+
 MAX_K = 1000
+BUILD_HINT = "run `fincortex index build` (or Client.build_index())"
 
 
 class EmptyIndexError(LookupError):
     """There is nothing to search: the database holds no chunks."""
 
 
+class IndexNotBuiltError(EmptyIndexError):
+    """The database holds chunks but a stage's index holds none of them: nothing was built yet."""
+
+
 class RerankUnavailableWarning(UserWarning):
-    """rerank=True was asked for but no cross-encoder is available; hits are not reranked."""
-
-
-@dataclass
-class Hit:
-    rank: int
-    score: float  # the score the final order is by (rerank fusion > rerank > fusion > dense/bm25)
-    chunk_id: int
-    doc_id: int
-    text: str
-    title: str | None
-    source: str
-    doc_type: str
-    ticker: str | None
-    page_start: int | None
-    page_end: int | None
-    available_at: datetime
-    uri: str | None
-    dense_score: float | None = None
-    dense_rank: int | None = None
-    bm25_score: float | None = None
-    bm25_rank: int | None = None
-    fusion_score: float | None = None
-    rerank_score: float | None = None
-
-    @property
-    def citation(self) -> str:
-        where = self.title or self.uri or f"doc {self.doc_id}"
-        if self.page_start:
-            pages = f"p. {self.page_start}" if self.page_end in (None, self.page_start) else f"pp. {self.page_start}-{self.page_end}"
-            where += f", {pages}"
-        return f"[{where}; {self.source}; available {self.available_at:%Y-%m-%d %H:%M}; chunk {self.chunk_id}]"
-
-    def as_dict(self) -> dict:
-        out = asdict(self)
-        out["available_at"] = self.available_at.isoformat()
-        out["citation"] = self.citation
-        return out
-
-
-class SearchResults(list):
-    """A list of Hit, plus what happened: mode, filters, warnings, per-stage milliseconds."""
-
-    def __init__(self, hits=(), *, query: str = "", mode: str = "", k: int = 0, filters: SearchFilters | None = None,
-                 reranked: bool = False, warnings: list[str] | None = None, timings_ms: dict | None = None,
-                 n_allowed: int | None = None) -> None:
-        super().__init__(hits)
-        self.query, self.mode, self.k, self.filters = query, mode, k, filters or SearchFilters()
-        self.reranked, self.warnings = reranked, list(warnings or [])
-        self.timings_ms, self.n_allowed = dict(timings_ms or {}), n_allowed
-
-    def as_dict(self) -> dict:
-        return {"query": self.query, "mode": self.mode, "k": self.k, "filters": self.filters.describe(),
-                "reranked": self.reranked, "warnings": self.warnings, "timings_ms": self.timings_ms,
-                "n_allowed": self.n_allowed, "hits": [h.as_dict() for h in self]}
+    """rerank=True was asked for but a post stage cannot run (no model); hits are not reranked by it."""
 
 
 @dataclass
 class _Candidate:
     chunk_id: int
-    stages: dict = field(default_factory=dict)
+    score: float = 0.0  # what the current order is by
+    scores: dict[str, float] = field(default_factory=dict)
+    ranks: dict[str, int] = field(default_factory=dict)
 
 
 class Searcher:
-    """Owns one IndexSet and an optional reranker for one store; safe to share between threads."""
+    """Owns one IndexSet and the post stages for one store; safe to share between threads."""
 
-    def __init__(self, store: Store, index_dir: Path, embedder: Embedder,
-                 options: RetrievalOptions | None = None, reranker: Reranker | None = None) -> None:
+    def __init__(self, store: Store, index_dir: Path, embedder: Embedder, options: RetrievalOptions | None = None,
+                 reranker: Reranker | None = None, post_stages: dict[str, PostStage] | None = None) -> None:
         self.store, self.embedder = store, embedder
         self.options = options or RetrievalOptions.from_env()
-        self.indexes = IndexSet(store, index_dir, embedder, self.options.index_spec,
-                                self.options.auto_approximate_from, self.options.refine_k_factor)
-        self._reranker = reranker
-        self._sync_lock = threading.RLock()
+        unknown = [n for n in self.options.post_stage_names() if n not in POST_STAGES]
+        if unknown:
+            raise ValueError(f"post_stages {unknown} are not registered; known: {', '.join(POST_STAGES)}")
+        self.indexes = IndexSet(store, index_dir, embedder, self.options)
+        self._post: dict[str, PostStage] = dict(post_stages or {})
+        if reranker is not None:  # an injected cross-encoder (tests, benchmarks)
+            self._post[CrossEncoderStage.name] = CrossEncoderStage(self.indexes.ctx, reranker)
+        self._catalog_lock = threading.Lock()
         self._catalog: Catalog | None = None
         self._stamp: tuple | None = None
+        self._unfiltered: dict[str, tuple[str, str, np.ndarray, int]] = {}  # stale stage -> its allowed ids
 
-    # -- maintenance ---------------------------------------------------------------------------
-    def sync(self, rebuild: bool = False, dense: bool = True, bm25: bool = True, progress=None):
-        with self._sync_lock:
-            self._stamp = None  # re-check the catalog on the next query
-            return self.indexes.sync(rebuild=rebuild, dense=dense, bm25=bm25, progress=progress)
+    # -- maintenance (ingest/build time) ----------------------------------------------------------------
+    def sync(self, rebuild: bool = False, stages: tuple[str, ...] | None = None,
+             progress: Progress | None = None) -> SyncReport:
+        try:
+            return self.indexes.sync(rebuild=rebuild, stages=stages, progress=progress)
+        finally:
+            self._stamp = None  # re-read the catalog on the next query
+
+    def use_post_stage(self, stage: PostStage) -> None:
+        """Run `stage` under its name instead of the registry's (a benchmark's cross-encoder backend)."""
+        self._post[stage.name] = stage
+
+    def post_stages(self, notes: list[str] | None = None) -> list[PostStage]:
+        """The configured post stages that can run; each that cannot is reported in `notes` and warned."""
+        ready = []
+        for name in self.options.post_stage_names():
+            if name not in self._post:
+                try:
+                    self._post[name] = POST_STAGES[name](self.indexes.ctx)
+                except StageUnavailable as exc:
+                    message = f"{name} unavailable, results are not reranked by it: {exc}"
+                    if notes is not None:
+                        notes.append(message)
+                    warnings.warn(message, RerankUnavailableWarning, stacklevel=3)
+                    continue
+            ready.append(self._post[name])
+        return ready
 
     def _db_stamp(self) -> tuple:
         """(mtime, size) of the database file and its WAL: unchanged stamp = unchanged data."""
@@ -131,68 +120,48 @@ class Searcher:
                 stamp.append(None)
         return tuple(stamp)
 
-    def _ensure_current(self, mode: str) -> Catalog:
-        """The catalog for this query, after bringing the needed indexes level with the chunks table.
-
-        Fast path (no database access): the database files have not changed since the last check.
-        """
-        need_dense, need_bm25 = mode in ("dense", "hybrid"), mode in ("bm25", "hybrid")
+    def catalog(self) -> Catalog:
+        """The chunk catalog, re-read when the database changed (a file-stat check otherwise); also picks
+        up indexes another process saved. Reads only: bounded by the size of the chunks table."""
         catalog = self._catalog
-        if (catalog is not None and self._stamp == self._db_stamp()
-                and self.indexes.is_current(catalog.fingerprint, need_dense, need_bm25)):
+        if catalog is not None and self._stamp is not None and self._stamp == self._db_stamp():
             return catalog
-        with self._sync_lock:
+        with self._catalog_lock:
             stamp = self._db_stamp()
             with self.store.read() as conn:
                 fingerprint = chunks_fingerprint(conn)
-            if fingerprint.startswith("0:"):
-                raise EmptyIndexError(
-                    f"nothing to search: the database {self.store.path} holds no chunks; ingest documents "
-                    "first (fincortex ingest PATH, or Client.ingest)"
-                )
-            wrote = False
-            if not self.indexes.is_current(fingerprint, need_dense, need_bm25):
-                self.indexes.sync(dense=need_dense, bm25=need_bm25)
-                wrote = True
-            if self._catalog is None or self._catalog.fingerprint != fingerprint:
-                with self.store.read() as conn:
+                if fingerprint.startswith("0:"):
+                    raise EmptyIndexError(
+                        f"nothing to search: the database {self.store.path} holds no chunks; ingest documents "
+                        "first (fincortex ingest PATH, or Client.ingest)")
+                if self._catalog is None or self._catalog.fingerprint != fingerprint:
                     self._catalog = Catalog.load(conn, with_texts=self.options.memory_texts)
-            # after our own writes, re-check once on the next query instead of trusting a stamp
-            # that could also cover another process's write
-            self._stamp = None if wrote else stamp
+            self.indexes.refresh()
+            self._stamp = stamp
             return self._catalog
 
-    def reranker(self) -> Reranker:
-        if self._reranker is None:
-            self._reranker = Reranker(resolve_reranker(self.store, self.options.reranker),
-                                      max_length=self.options.rerank_max_length,
-                                      backend=self.options.rerank_backend)
-        return self._reranker
-
-    # -- search ----------------------------------------------------------------------------------
+    # -- search ----------------------------------------------------------------------------------------
     def search(self, query: str, k: int = 10, filters: SearchFilters | None = None, mode: str = "hybrid",
                rerank: bool = True, query_vector: np.ndarray | None = None) -> SearchResults:
         """Top-k hits for one query; see the module docstring for the stages."""
-        if mode in MODES and isinstance(query, str) and query.strip():
-            self._ensure_current(mode)  # may embed new chunks: batch work, all threads
-        with limit_threads(self.options.query_threads):
-            return self._search(query, k, filters, mode, rerank, query_vector)
-
-    def _search(self, query: str, k: int, filters: SearchFilters | None, mode: str, rerank: bool,
-                query_vector: np.ndarray | None) -> SearchResults:
         if not isinstance(query, str) or not query.strip():
             raise ValueError(f"query must be a non-empty string, got {query!r}")
         if not isinstance(k, int) or not 1 <= k <= MAX_K:
             raise ValueError(f"k must be an integer between 1 and {MAX_K}, got {k!r}")
         if mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}; got {mode!r}")
-        filters = filters or SearchFilters()
+        with limit_threads(self.options.query_threads):
+            return self._search(query, k, filters or SearchFilters(), mode, rerank, query_vector)
+
+    def _search(self, query: str, k: int, filters: SearchFilters, mode: str, rerank: bool,
+                query_vector: np.ndarray | None) -> SearchResults:
         timings: dict[str, float] = {}
         notes: list[str] = []
         clock = time.perf_counter()
-        catalog = self._ensure_current(mode)
-        timings["sync"] = _ms(clock)
-
+        catalog = self.catalog()
+        timings["catalog"] = _ms(clock)
+        stages = [self.indexes[name] for name in MODES[mode]]
+        names = [s.name for s in stages]
         allowed = None
         if filters.active:
             clock = time.perf_counter()
@@ -201,89 +170,110 @@ class Searcher:
             if len(allowed) == 0:
                 notes.append(f"no chunk matches the filters ({filters.describe()})")
                 return SearchResults(query=query, mode=mode, k=k, filters=filters, warnings=notes,
-                                     timings_ms=timings, n_allowed=0)
+                                     timings_ms=timings, n_allowed=0, stages=names)
 
-        reranker = None
-        if rerank:
-            try:
-                reranker = self.reranker()
-            except RerankerUnavailable as exc:
-                message = f"rerank unavailable, results are not reranked: {exc}"
-                notes.append(message)
-                warnings.warn(message, RerankUnavailableWarning, stacklevel=2)
-        depth = k if mode != "hybrid" else max(k, self.options.candidates)
-        if reranker is not None:
-            depth = max(depth, self.options.rerank_top_n)
-
+        post = self.post_stages(notes) if rerank else []
+        depth = k if len(stages) == 1 else max(k, self.options.candidates)
+        depth = max([depth] + [p.top_n for p in post])
+        stage_query = StageQuery(query, query_vector, timings)  # a vector stage records "embed" in timings
         ranked: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        if mode in ("dense", "hybrid"):
+        not_indexed: dict[str, int] = {}
+        pool_sizes: dict[str, int] = {}
+        for stage in stages:
+            stage_allowed, missing = self._indexed_allowed(stage, catalog, allowed)
+            if missing:
+                not_indexed[stage.name] = missing
+            pool_sizes[stage.name] = len(catalog) if stage_allowed is None else len(stage_allowed)
             clock = time.perf_counter()
-            vector = query_vector if query_vector is not None else self.embedder.encode_query(query, self.options.query_threads)
-            timings["embed"] = _ms(clock)
-            clock = time.perf_counter()
-            ranked["dense"] = self.indexes.dense.search(
-                vector, depth, allowed, exact_vectors=self._cached_vectors,
-                nprobe=self.options.ivf_nprobe, ef_search=self.options.hnsw_ef_search, use_gpu=self.options.use_gpu,
-                refine_k=self.options.refine_k_factor)
-            timings["dense"] = _ms(clock)
-        if mode in ("bm25", "hybrid"):
-            clock = time.perf_counter()
-            ranked["bm25"] = self.indexes.bm25.search(query, depth, allowed)
-            timings["bm25"] = _ms(clock)
+            ranked[stage.name] = stage.search(stage_query, depth, stage_allowed)
+            timings[stage.name] = _ms(clock)
+        if not_indexed:
+            matching = len(catalog) if allowed is None else len(allowed)
+            notes.append(_not_indexed_note(not_indexed, matching))
 
-        candidates = self._combine(ranked, mode)
-        pool = candidates[: max(k, self.options.rerank_top_n)] if reranker is not None else candidates[:k]
+        candidates = self._combine(ranked)
+        pool = candidates[: max([k] + [p.top_n for p in post])] if post else candidates[:k]
         clock = time.perf_counter()
         rows = self._hydrate(catalog, [c.chunk_id for c in pool])
         timings["hydrate"] = _ms(clock)
-        pool = [c for c in pool if c.chunk_id in rows]  # a chunk deleted since the last sync
-        if reranker is not None and pool:
-            # only the top rerank_top_n are re-scored (as the option says); with k larger than that the
-            # rest follow in fused order, so an evaluation at depth 100 measures what search does at k=10
+        pool = [c for c in pool if c.chunk_id in rows]  # a chunk deleted since the catalog was read
+        for stage in post:
+            if not pool:
+                break
+            # only the top n are re-scored (as the option says); with k larger than that the rest follow in
+            # the previous order, so an evaluation at depth 100 measures what search does at k=10
             clock = time.perf_counter()
-            head, tail = pool[: self.options.rerank_top_n], pool[self.options.rerank_top_n:]
-            scores = reranker.score(query, [rows[c.chunk_id]["text"] for c in head])
-            for candidate, score in zip(head, scores.tolist()):
-                candidate.stages["rerank_score"] = float(score)
-            pool = self._order_reranked(head) + tail
-            timings["rerank"] = _ms(clock)
-        hits = [self._hit(rank, c, rows[c.chunk_id]) for rank, c in enumerate(pool[:k], start=1)]
-        if filters.active and allowed is not None and len(hits) < min(k, len(allowed)) and mode != "bm25":
-            notes.append(f"only {len(hits)} of {min(k, len(allowed))} matching chunks returned")
-        return SearchResults(hits, query=query, mode=mode, k=k, filters=filters, reranked=reranker is not None,
-                             warnings=notes, timings_ms=timings,
-                             n_allowed=None if allowed is None else int(len(allowed)))
+            head, tail = pool[: stage.top_n], pool[stage.top_n:]
+            scores = stage.score(query, [rows[c.chunk_id]["text"] for c in head])
+            for candidate, score in zip(head, np.asarray(scores).tolist()):
+                candidate.scores[stage.name] = float(score)
+            pool = self._order(head, stage) + tail
+            timings[stage.name] = _ms(clock)
+        hits = [Hit(rank=rank, score=float(c.score), **rows[c.chunk_id], scores=dict(c.scores), ranks=dict(c.ranks))
+                for rank, c in enumerate(pool[:k], start=1)]
+        filling = [pool_sizes[s.name] for s in stages if s.fills_k]
+        if filters.active and filling and len(hits) < min(k, max(filling)):
+            notes.append(f"only {len(hits)} of {min(k, max(filling))} matching chunks returned")
+        return SearchResults(hits, query=query, mode=mode, k=k, filters=filters, reranked=bool(post),
+                             warnings=notes, timings_ms=timings, n_allowed=None if allowed is None else int(len(allowed)),
+                             stages=names + [p.name for p in post], not_indexed=not_indexed)
 
-    def _cached_vectors(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return embedding_cache.load_embeddings(self.store, self.embedder.key, ids)
+    def _indexed_allowed(self, stage: FirstStage, catalog: Catalog,
+                         allowed: np.ndarray | None) -> tuple[np.ndarray | None, int]:
+        """The allowed ids this stage's index holds, and how many allowed chunks it lacks. A current index
+        (same fingerprint as the catalog) takes `allowed` as it is: the common case costs nothing."""
+        fingerprint = stage.fingerprint()
+        if fingerprint == catalog.fingerprint:
+            return allowed, 0
+        if allowed is None:
+            cached = self._unfiltered.get(stage.name)
+            if cached and cached[:2] == (catalog.fingerprint, fingerprint):
+                return cached[2], cached[3]
+        indexed = stage.indexed_ids()
+        if len(indexed) == 0:
+            raise IndexNotBuiltError(
+                f"the {stage.name} index holds none of the {len(catalog)} chunks in {self.store.path} yet: "
+                f"{BUILD_HINT}; later ingests keep it current")
+        base = catalog.chunk_ids if allowed is None else allowed
+        kept = base[np.isin(base, indexed, assume_unique=True)]
+        missing = int(len(base) - len(kept))
+        if allowed is None:
+            self._unfiltered[stage.name] = (catalog.fingerprint, fingerprint, kept, missing)
+        return kept, missing
 
-    def _order_reranked(self, head: list[_Candidate]) -> list[_Candidate]:
-        by_rerank = sorted(head, key=lambda c: -c.stages["rerank_score"])
+    def _order(self, head: list[_Candidate], stage: PostStage) -> list[_Candidate]:
+        """The head after a post stage: RRF of the previous order and the stage's, or the stage's alone."""
+        by_stage = sorted(head, key=lambda c: -c.scores[stage.name])
         if self.options.rerank_fusion == "replace":
-            return by_rerank
-        ids = {"first_stage": np.array([c.chunk_id for c in head]), "rerank": np.array([c.chunk_id for c in by_rerank])}
-        order = rrf({stage: (chunk_ids, chunk_ids) for stage, chunk_ids in ids.items()},
-                    {"first_stage": 1.0, "rerank": self.options.rerank_weight}, self.options.rrf_k)
+            for c in by_stage:
+                c.score = c.scores[stage.name]
+            return by_stage
+        ids = {"first_stage": np.array([c.chunk_id for c in head]), stage.name: np.array([c.chunk_id for c in by_stage])}
+        order = rrf({name: (chunk_ids, chunk_ids) for name, chunk_ids in ids.items()},
+                    {"first_stage": 1.0, stage.name: stage.fusion_weight}, self.options.rrf_k)
         by_id = {c.chunk_id: c for c in head}
         for chunk_id, fused in order:
-            by_id[chunk_id].stages["final_score"] = fused
+            by_id[chunk_id].scores["final"] = by_id[chunk_id].score = fused
         return [by_id[chunk_id] for chunk_id, _ in order]
 
-    def _combine(self, ranked: dict[str, tuple[np.ndarray, np.ndarray]], mode: str) -> list[_Candidate]:
+    def _combine(self, ranked: dict[str, tuple[np.ndarray, np.ndarray]]) -> list[_Candidate]:
         by_id: dict[int, _Candidate] = {}
-        for stage, (ids, scores) in ranked.items():
+        for name, (ids, scores) in ranked.items():
             for rank, (chunk_id, score) in enumerate(zip(ids.tolist(), scores.tolist()), start=1):
                 candidate = by_id.setdefault(chunk_id, _Candidate(chunk_id))
-                candidate.stages[f"{stage}_score"] = float(score)
-                candidate.stages[f"{stage}_rank"] = rank
-        if mode == "hybrid":
-            weights = {"dense": self.options.dense_weight, "bm25": self.options.bm25_weight}
+                candidate.scores[name] = float(score)
+                candidate.ranks[name] = rank
+        if len(ranked) > 1:
+            weights = {name: self.options.stage_weight(name) for name in ranked}
             order = rrf(ranked, weights, self.options.rrf_k)
             for chunk_id, fused in order:
-                by_id[chunk_id].stages["fusion_score"] = fused
+                by_id[chunk_id].scores["fused"] = by_id[chunk_id].score = fused
             return [by_id[chunk_id] for chunk_id, _ in order]
-        ids = ranked[mode][0].tolist()
-        return [by_id[chunk_id] for chunk_id in ids]
+        (name, (ids, _)), = ranked.items()
+        out = [by_id[chunk_id] for chunk_id in ids.tolist()]
+        for candidate in out:
+            candidate.score = candidate.scores[name]
+        return out
 
     def _hydrate(self, catalog: Catalog, chunk_ids: list[int]) -> dict[int, dict]:
         rows = catalog.rows(chunk_ids)
@@ -296,13 +286,11 @@ class Searcher:
             rows = {cid: row | {"text": texts[cid]} for cid, row in rows.items() if cid in texts}
         return rows
 
-    @staticmethod
-    def _hit(rank: int, candidate: _Candidate, row: dict) -> Hit:
-        s = candidate.stages
-        score = next(s[name] for name in ("final_score", "rerank_score", "fusion_score", "dense_score", "bm25_score") if name in s)
-        return Hit(rank=rank, score=float(score), **row,
-                   **{name: s.get(name) for name in ("dense_score", "dense_rank", "bm25_score", "bm25_rank",
-                                                      "fusion_score", "rerank_score")})
+
+def _not_indexed_note(not_indexed: dict[str, int], matching: int) -> str:
+    per_stage = ", ".join(f"{name} {n:,}" for name, n in not_indexed.items())
+    return (f"{max(not_indexed.values()):,} of the {matching:,} chunks matching this search are not indexed yet "
+            f"({per_stage}) and were left out: {BUILD_HINT} to add them")
 
 
 def _ms(start: float) -> float:

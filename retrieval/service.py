@@ -14,9 +14,9 @@ from pathlib import Path
 from fincortex.config import Settings
 from fincortex.retrieval.embedder import Embedder, model_ref
 from fincortex.retrieval.filters import SearchFilters, chunks_fingerprint
-from fincortex.retrieval.indexes import SyncReport
 from fincortex.retrieval.options import RetrievalOptions
 from fincortex.retrieval.searcher import SearchResults, Searcher
+from fincortex.retrieval.stages import SyncReport
 from fincortex.store import Store
 
 _lock = threading.Lock()
@@ -109,13 +109,16 @@ def search(
 
 
 def sync_indexes(store: Store, settings: Settings, progress=None, options: RetrievalOptions | None = None) -> SyncReport:
-    """Bring the dense and BM25 indexes level with the chunks table (ingestion calls this after a batch)."""
+    """Bring every first stage's index level with the chunks table (what `build_index` runs)."""
     return get_searcher(store, settings, options).sync(progress=progress)
 
 
 def build_index(store: Store, settings: Settings, spec: str | None = None, rebuild: bool = False,
                 progress=None, options: RetrievalOptions | None = None) -> dict:
-    """Build (or incrementally update) the indexes; `rebuild` starts over from the embedding cache."""
+    """Build (or incrementally update) the indexes; `rebuild` starts over from the embedding cache.
+
+    This, not a query, is where chunks get embedded and indexed; it commits as it goes, so an
+    interrupted build keeps its work and a re-run continues (stage_dense.py)."""
     options = (options or RetrievalOptions.from_env()).with_(**({"index_spec": spec} if spec else {}))
     searcher = get_searcher(store, settings, options)
     report = searcher.sync(rebuild=rebuild, progress=progress)
@@ -124,8 +127,8 @@ def build_index(store: Store, settings: Settings, spec: str | None = None, rebui
 
 def index_status(store: Store, settings: Settings, options: RetrievalOptions | None = None) -> dict:
     """What is built, from how many chunks, whether it is current; loads no model."""
-    from fincortex.retrieval import bm25_index, embedding_cache
-    from fincortex.retrieval.faiss_index import faiss_backend, index_name
+    from fincortex.retrieval import embedding_cache
+    from fincortex.retrieval.faiss_index import faiss_backend
 
     options = options or RetrievalOptions.from_env()
     ref = model_ref(embedding_model_name(store, settings))
@@ -144,11 +147,16 @@ def index_status(store: Store, settings: Settings, options: RetrievalOptions | N
         for key in ("built_at", "updated_at"):
             item[key] = item[key].isoformat(sep=" ", timespec="seconds") if item[key] else None
         indexes.append(item)
+    from fincortex.retrieval.indexes import indexed_stage_names
     from fincortex.retrieval.onnx_backend import key_suffix
+    from fincortex.retrieval.registry import FIRST_STAGES
 
-    active = {index_name(ref.key + key_suffix(settings.embed_backend), options.index_spec), bm25_index.index_name()}
+    model_key = ref.key + key_suffix(settings.embed_backend)
+    active = {FIRST_STAGES[name].index_name(model_key, options): name for name in indexed_stage_names()}
     for item in indexes:
         item["active"] = item["name"] in active
+        item["stage"] = active.get(item["name"])
+    current = {i["stage"] for i in indexes if i["active"] and i["up_to_date"] and i["on_disk"]}
     reranker: str | None
     try:
         from fincortex.retrieval.reranker import resolve_reranker
@@ -160,6 +168,7 @@ def index_status(store: Store, settings: Settings, options: RetrievalOptions | N
         "database": str(store.path), "index_dir": str(settings.index_dir), "n_chunks": int(fingerprint.split(":")[0]),
         "backend": faiss_backend(), "embedding_model": {"name": ref.name, "key": ref.key, "path": str(ref.path)},
         "index_spec": options.index_spec, "reranker": reranker, "indexes": indexes,
+        "stages": list(active.values()), "up_to_date": current == set(active.values()),
         "embedding_cache": embedding_cache.cache_stats(store),
     }
 

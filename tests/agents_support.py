@@ -48,6 +48,9 @@ def make_world(folder: Path) -> tuple[Settings, Store]:
     store = Store(settings.db_path)
     store.ensure_schema()
     write_documents(store, corpus())
+    from fincortex.retrieval import service
+
+    service.build_index(store, settings)  # as `fincortex index build` after an ingest: a search never builds
     return settings, store
 
 

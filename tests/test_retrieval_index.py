@@ -27,13 +27,13 @@ def db_ids(store) -> np.ndarray:
 def test_index_survives_restart_without_reembedding(tmp_path):
     settings, store, _ = populated(tmp_path, n_docs=20)
     first = fresh_searcher(settings, store).sync()
-    assert first.embedded == 60 and first.dense_added == 60 and first.bm25_rebuilt
+    assert first.embedded == 60 and first.stages["dense"].added == 60 and first.stages["bm25"].rebuilt
     before = fresh_searcher(settings, store).search("buyback", k=5, mode="hybrid", rerank=False)
 
     restarted = fresh_searcher(settings, store)
     again = restarted.sync()
     assert not again.changed and again.embedded == 0
-    assert np.array_equal(np.sort(restarted.indexes.dense.ids()), db_ids(store))
+    assert np.array_equal(np.sort(restarted.indexes["dense"].index.ids()), db_ids(store))
     after = restarted.search("buyback", k=5, mode="hybrid", rerank=False)
     assert [h.chunk_id for h in after] == [h.chunk_id for h in before]
 
@@ -44,22 +44,29 @@ def test_incremental_add_embeds_only_new_chunks(tmp_path):
     new = corpus(25)[20:]  # 5 more documents, 15 chunks
     write_documents(store, new)
     report = fresh_searcher(settings, store).sync()
-    assert report.embedded == 15 and report.dense_added == 15 and report.dense_removed == 0
-    assert not report.dense_rebuilt
+    dense = report.stages["dense"]
+    assert report.embedded == 15 and dense.added == 15 and dense.removed == 0 and not dense.rebuilt
     searcher = fresh_searcher(settings, store)
-    assert np.array_equal(np.sort(searcher.indexes.dense.ids()), db_ids(store))
-    assert np.array_equal(searcher.indexes.bm25.chunk_ids, db_ids(store))
+    assert np.array_equal(np.sort(searcher.indexes["dense"].index.ids()), db_ids(store))
+    assert np.array_equal(searcher.indexes["bm25"].index.chunk_ids, db_ids(store))
 
 
-def test_search_picks_up_chunks_ingested_by_someone_else(tmp_path):
+def test_search_picks_up_chunks_indexed_by_someone_else(tmp_path):
+    """A searcher sees another process's ingest (as not indexed yet) and, once that process builds, its
+    indexes, without syncing anything itself."""
     settings, store, _ = populated(tmp_path, n_docs=10)
     searcher = fresh_searcher(settings, store)
+    searcher.sync()
     searcher.search("revenue", k=3, rerank=False)
     write_documents(store, [DocRow(source_key="late", chunks=["Zebra logistics announced a zebra merger."],
                                    available_at=START, available_at_rule="test", source="test", doc_type="news")])
     for mode in ("dense", "bm25"):
         hits = searcher.search("zebra merger", k=1, mode=mode, rerank=False)
-        assert "Zebra" in hits[0].text
+        assert hits.not_indexed == {mode: 1} and all("Zebra" not in h.text for h in hits)
+    fresh_searcher(settings, store).sync()  # the other process's `fincortex index build`
+    for mode in ("dense", "bm25"):
+        hits = searcher.search("zebra merger", k=1, mode=mode, rerank=False)
+        assert "Zebra" in hits[0].text and not hits.not_indexed
 
 
 # HNSW cannot remove_ids; IVF can, but not compacting its ids the way IndexIDMap2 assumes: both rebuild
@@ -75,11 +82,11 @@ def test_replacing_or_deleting_a_document_removes_its_vectors(tmp_path, spec):
     gone = old_ids | set(docs[4].chunk_ids())
 
     report = searcher.sync()
-    assert report.dense_removed == 6 or report.dense_rebuilt
-    index_ids = set(searcher.indexes.dense.ids().tolist())
+    assert report.stages["dense"].removed == 6 or report.stages["dense"].rebuilt
+    index_ids = set(searcher.indexes["dense"].index.ids().tolist())
     assert not index_ids & gone and set(replaced.chunk_ids()) <= index_ids
-    assert not set(searcher.indexes.bm25.chunk_ids.tolist()) & gone
-    assert np.array_equal(np.sort(searcher.indexes.dense.ids()), db_ids(store))
+    assert not set(searcher.indexes["bm25"].index.chunk_ids.tolist()) & gone
+    assert np.array_equal(np.sort(searcher.indexes["dense"].index.ids()), db_ids(store))
     ids, _ = embedding_cache.load_embeddings(store, searcher.embedder.key)
     with store.read() as conn:
         cached = {r[0] for r in conn.execute("SELECT chunk_id FROM chunk_embeddings").fetchall()}
@@ -89,7 +96,7 @@ def test_replacing_or_deleting_a_document_removes_its_vectors(tmp_path, spec):
         assert not {h.chunk_id for h in hits} & gone
     assert "quokka" in searcher.search("quokka sanctuary", k=1, mode="hybrid", rerank=False)[0].text
     for chunk_id, vector in zip(ids, embedding_cache.load_embeddings(store, searcher.embedder.key, ids)[1]):
-        found, _ = searcher.indexes.dense.search(vector, 1, nprobe=4)  # every vector maps back to its own id
+        found, _ = searcher.indexes["dense"].index.search(vector, 1, nprobe=4)  # every vector maps back to its own id
         assert found[0] == chunk_id
 
 
@@ -97,7 +104,8 @@ def test_full_rebuild_reuses_the_embedding_cache(tmp_path):
     settings, store, _ = populated(tmp_path, n_docs=10)
     fresh_searcher(settings, store).sync()
     report = fresh_searcher(settings, store).sync(rebuild=True)
-    assert report.dense_rebuilt and report.bm25_rebuilt and report.embedded == 0 and report.dense_added == 30
+    dense, bm25 = report.stages["dense"], report.stages["bm25"]
+    assert dense.rebuilt and bm25.rebuilt and report.embedded == 0 and dense.added == 30
 
 
 def test_ivf_spec_needs_enough_vectors(tmp_path):
@@ -126,6 +134,7 @@ def test_status_reports_backend_and_freshness(tmp_path):
 def test_gpu_search_matches_cpu(tmp_path):
     settings, store, _ = populated(tmp_path, n_docs=30)
     gpu = fresh_searcher(settings, store, use_gpu=True)
+    gpu.sync()
     cpu = fresh_searcher(settings, store, use_gpu=False)
     assert "faiss-gpu" in faiss_backend()
     for filters in (None,):
@@ -145,21 +154,22 @@ def test_auto_spec_follows_corpus_size_and_calibrates_nprobe(tmp_path):
     settings, store, _ = populated(tmp_path, n_docs=60)  # 180 chunks
     small = fresh_searcher(settings, store, index_spec="auto", auto_approximate_from=250)
     small.sync()
-    assert small.indexes.dense.factory == "Flat" and small.indexes.dense.exact
+    assert small.indexes["dense"].index.factory == "Flat" and small.indexes["dense"].index.exact
     write_documents(store, corpus(100)[60:])  # 300 chunks: past the threshold
     grown = fresh_searcher(settings, store, index_spec="auto", auto_approximate_from=250)
     report = grown.sync()
-    dense = grown.indexes.dense
-    assert report.dense_rebuilt and dense.factory == auto_factory(300, dense.meta.dim, 250)
+    dense = grown.indexes["dense"].index
+    assert report.stages["dense"].rebuilt and dense.factory == auto_factory(300, dense.meta.dim, 250)
     assert dense.factory.startswith("IVF") and dense.factory.endswith(",RFlat") and not dense.exact
     assert dense.meta.nprobe in NPROBE_LADDER
     assert dense.meta.calibration["recall@10"] >= TARGET_RECALL or dense.meta.nprobe == NPROBE_LADDER[-1]
     exact = fresh_searcher(settings, store, index_spec="Flat")
+    exact.sync()
     for query in ("data center GPU demand", "share buyback programme", "dividend increase"):
         got = {h.chunk_id for h in grown.search(query, k=10, mode="dense", rerank=False)}
         want = {h.chunk_id for h in exact.search(query, k=10, mode="dense", rerank=False)}
         assert len(got & want) >= 8, query
     restarted = fresh_searcher(settings, store, index_spec="auto", auto_approximate_from=250)
-    assert not restarted.sync().changed and restarted.indexes.dense.meta.nprobe == dense.meta.nprobe
+    assert not restarted.sync().changed and restarted.indexes["dense"].index.meta.nprobe == dense.meta.nprobe
     status = service.index_status(store, settings)
     assert any(i["kind"] == "faiss" and "auto: IVF" in i["spec"] and "nprobe" in i["spec"] for i in status["indexes"]), status["indexes"]

@@ -18,9 +18,13 @@ from fincortex.retrieval.searcher import EmptyIndexError, RerankUnavailableWarni
 MODES = ("dense", "bm25", "hybrid")
 
 
-def searcher_for(settings, store, **options) -> Searcher:
+def searcher_for(settings, store, built: bool = True, **options) -> Searcher:
+    """A Searcher whose indexes were built (as `fincortex index build` does; a search never builds)."""
     embedder = service.get_embedder(settings.embedding_model)
-    return Searcher(store, settings.index_dir, embedder, RetrievalOptions(**options))
+    searcher = Searcher(store, settings.index_dir, embedder, RetrievalOptions(**options))
+    if built:
+        searcher.sync()
+    return searcher
 
 
 @pytest.fixture()
@@ -33,7 +37,7 @@ def test_empty_database_gives_clear_message(tmp_path):
     settings = make_settings(tmp_path)
     store = make_store(settings)
     with pytest.raises(EmptyIndexError, match="holds no chunks.*ingest"):
-        searcher_for(settings, store).search("revenue", k=3)
+        searcher_for(settings, store, built=False).search("revenue", k=3)
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -59,7 +63,7 @@ def test_as_of_through_rerank(world):
     hits = searcher.search("share buyback", k=10, filters=SearchFilters(as_of=as_of), mode="hybrid", rerank=True)
     assert hits.reranked and len(hits) == 10
     assert all(h.available_at <= as_of for h in hits)
-    assert all(h.rerank_score is not None and h.fusion_score is not None for h in hits)
+    assert all(h.scores.get("rerank") is not None and h.scores.get("fused") is not None for h in hits)
     assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
 
 
@@ -74,9 +78,9 @@ def test_rerank_fusion_orders(world):
                             RetrievalOptions(rerank_top_n=12, rerank_fusion=fusion), reranker=reranker)
         results[fusion] = searcher.search("share buyback", k=12, mode="hybrid", rerank=True)
     replaced = results["replace"]
-    assert [h.score for h in replaced] == [h.rerank_score for h in replaced]
-    assert [h.rerank_score for h in replaced] == sorted((h.rerank_score for h in replaced), reverse=True)
-    first_rank = {h.chunk_id: i for i, h in enumerate(sorted(replaced, key=lambda h: -h.fusion_score), 1)}
+    assert [h.score for h in replaced] == [h.scores["rerank"] for h in replaced]
+    assert [h.scores["rerank"] for h in replaced] == sorted((h.scores["rerank"] for h in replaced), reverse=True)
+    first_rank = {h.chunk_id: i for i, h in enumerate(sorted(replaced, key=lambda h: -h.scores["fused"]), 1)}
     rerank_rank = {h.chunk_id: i for i, h in enumerate(replaced, 1)}
     expected = {c: 1 / (60 + first_rank[c]) + 1 / (60 + rerank_rank[c]) for c in first_rank}
     fused = results["rrf"]
@@ -105,7 +109,7 @@ def test_rerank_without_a_reranker_says_so(world, monkeypatch):
     with pytest.warns(RerankUnavailableWarning):
         hits = searcher.search("buyback", k=3, rerank=True)
     assert not hits.reranked and any("rerank unavailable" in w for w in hits.warnings)
-    assert all(h.rerank_score is None for h in hits) and len(hits) == 3
+    assert all("rerank" not in h.scores for h in hits) and len(hits) == 3
 
 
 @pytest.mark.parametrize("mode", ("dense", "hybrid"))
@@ -152,7 +156,7 @@ def test_approximate_index_falls_back_to_exact_instead_of_underfilling(tmp_path,
 
 def test_catalog_filters_match_sql(world):
     settings, store, _, searcher = world
-    catalog = searcher._ensure_current("hybrid")
+    catalog = searcher.catalog()
     cases = [
         SearchFilters(),
         SearchFilters(as_of=datetime(2020, 1, 3, 21, 0)),  # boundary: exactly available_at is allowed
@@ -172,7 +176,7 @@ def test_hits_carry_citation_fields_and_stage_scores(world):
     assert [h.rank for h in hits] == [1, 2, 3, 4, 5]
     top = hits[0]
     assert top.title and top.source == "test" and top.ticker in ("AAPL", "MSFT", "NVDA", "JPM", "XOM")
-    assert top.fusion_score is not None and (top.dense_score is not None or top.bm25_score is not None)
+    assert "fused" in top.scores and ("dense" in top.scores or "bm25" in top.scores)
     assert "cloud" in top.text and top.citation.startswith("[")
 
 

@@ -120,6 +120,7 @@ def test_settings_choose_the_backend_for_search(tmp_path, models_dir, monkeypatc
     settings = settings.with_(embed_backend="onnx")
     monkeypatch.setattr(Settings, "models_dir", property(lambda self: models_dir))  # reuse the module's export
     service.clear_cache()
+    service.build_index(store, settings)
     hits = service.search(store, settings, "data center GPU demand", k=3, mode="dense", rerank=False)
     assert len(hits) == 3 and "GPU" in hits[0].text
     assert service.get_searcher(store, settings).embedder.key.endswith("-onnx")

@@ -62,7 +62,7 @@ def test_reranker_from_tuned_embedder_becomes_default(tuned):
     assert record.data_summary["pairs_run"] == embedder.pairs_run
     assert "heldout_rerank_ndcg@10" in record.metrics
     hits = client.search("oil prices fell", k=3, mode="hybrid", rerank=True)
-    assert hits.reranked and all(h.rerank_score is not None for h in hits)
+    assert hits.reranked and all("rerank" in h.scores for h in hits)
     # evaluation through the same command as search, with the registered models by name
     beir = client.export_heldout(client.settings.cache_dir / "heldout-beir")["out"]
     report = client.evaluate_retrieval(beir, modes=("dense",), rerank=True, max_queries=4, embedder="tiny-fin")

@@ -49,7 +49,7 @@ def test_search_shows_hits_with_stage_scores_and_opens_the_document(indexed_db):
     payload = at.session_state["search_results"]
     hits = payload["hits"]
     assert len(hits) == 8
-    assert all(h["dense_score"] is not None or h["bm25_score"] is not None for h in hits)
+    assert all("dense" in h["scores"] or "bm25" in h["scores"] for h in hits)
     assert {h["ticker"] for h in hits} <= {"IBM", "MCD", "KO", "WMT"}
     assert at.get("plotly_chart"), "per-stage score chart missing"
     headers = [m for m in texts(at, "markdown") if m.startswith("**#1 · ")]

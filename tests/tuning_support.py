@@ -81,6 +81,7 @@ def small_corpus(client, mirror: Path) -> None:
 
     client.store.ensure_schema()
     write_documents(client.store, [ectsum_doc(mirror), *news_docs()])
+    client.build_index()  # as `fincortex index build` after an ingest: a search never builds
 
 
 @pytest.fixture(scope="module")

@@ -130,8 +130,9 @@ DEMO_TRANSCRIPTS = ("IBM", "MCD", "KO", "WMT", "NKE", "DIS", "BAC", "UPS")  # we
 
 
 def build_demo_db(client: Any, mirror: Path, n_transcripts: int = 4, news: bool = True,
-                  prices: bool = True) -> dict[str, Any]:
-    """A small real database through the SDK: a few ECTSum calls, CNBC headlines, BTC-USD daily bars.
+                  prices: bool = True, index: bool = True) -> dict[str, Any]:
+    """A small real database through the SDK: a few ECTSum calls, CNBC headlines, BTC-USD daily bars,
+    and (index=True) its search indexes, as `fincortex index build` makes them (a search never builds).
 
     Transcripts are ingested as files, one call per company, with the publication date the file name
     implies (TICKER_qN_YYYY: about a month after the quarter ends), so as-of filters have real dates.
@@ -160,6 +161,8 @@ def build_demo_db(client: Any, mirror: Path, n_transcripts: int = 4, news: bool 
         reports.append(client.ingest(dataset="headlines:cnbc"))
     if prices:
         client.import_prices(Path(mirror) / "prices/btcusd_daily_2011_2022.csv", "BTC-USD")
+    if index:
+        client.build_index()
     return {"transcripts": [p.stem for p in picked], "reports": [r.summary() for r in reports]}
 
 

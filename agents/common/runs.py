@@ -38,6 +38,7 @@ class SeenChunk:
     rank: int
     score: float | None
     available_at: datetime
+    scores: dict[str, float] = field(default_factory=dict)  # each retrieval stage's score (in memory only)
 
 
 @dataclass

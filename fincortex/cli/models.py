@@ -187,8 +187,8 @@ def models_set_default(
         _fail(exc)
     console.print(f"default {rec.kind} model: {rec.name}")
     if kind == "embedder" and not reindex:
-        console.print("[yellow]note:[/yellow] the index of the old embedder no longer applies: the next search "
-                      "re-embeds the corpus; run `fincortex index build` to do it now")
+        console.print("[yellow]note:[/yellow] the index of the old embedder no longer applies: dense search "
+                      "fails until `fincortex index build` embeds the corpus with the new one")
 
 
 def llm_chat(

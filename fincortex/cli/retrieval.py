@@ -76,9 +76,7 @@ def search(
     for column in ("#", "score", "stages", "document", "available", "text"):
         table.add_column(column, overflow="fold")
     for hit in results:
-        stages = " ".join(f"{name}={value:.3f}" for name, value in (
-            ("dense", hit.dense_score), ("bm25", hit.bm25_score), ("rrf", hit.fusion_score),
-            ("rerank", hit.rerank_score)) if value is not None)
+        stages = " ".join(f"{name}={value:.3f}" for name, value in hit.scores.items())
         doc = " · ".join(str(x) for x in (hit.title, hit.ticker, hit.source, f"p{hit.page_start}" if hit.page_start
                                           else None) if x)
         text = hit.text if len(hit.text) < 300 else hit.text[:297] + "..."
@@ -108,11 +106,11 @@ def index_build(
         print(json.dumps(result, indent=2, default=str))
         return
     sync = result["sync"]
-    console.print(
-        f"{result['n_chunks']} chunks · embedded now {sync['embedded']} · dense +{sync['dense_added']} "
-        f"-{sync['dense_removed']}{' (rebuilt)' if sync['dense_rebuilt'] else ''} · bm25 "
-        f"{'rebuilt' if sync['bm25_rebuilt'] else 'unchanged'} · {sync['seconds']:.1f}s · {result['backend']}"
-    )
+    stages = " · ".join(
+        f"{name} +{st['added']} -{st['removed']}{' (rebuilt)' if st['rebuilt'] else ''}"
+        for name, st in sync["stages"].items()) or "every index was current"
+    console.print(f"{result['n_chunks']} chunks · embedded now {sync['embedded']} · {stages} · "
+                  f"{sync['seconds']:.1f}s · {result['backend']}")
 
 
 def index_status(as_json: Annotated[bool, typer.Option("--json")] = False, db: DbOption = None,
@@ -135,7 +133,10 @@ def index_status(as_json: Annotated[bool, typer.Option("--json")] = False, db: D
                       "yes" if item["active"] else "", str(item["built_at"]), str(item["updated_at"]))
     console.print(table)
     if not status["indexes"]:
-        console.print("no index built yet: run `fincortex index build` (search also builds on first use)")
+        console.print("no index built yet: run `fincortex index build` (search answers from built indexes only)")
+    elif not status["up_to_date"]:
+        console.print("[yellow]some chunks are not indexed yet[/yellow]: search leaves them out (and says how many) "
+                      "until `fincortex index build` runs")
 
 
 def eval_retrieval(

@@ -65,7 +65,7 @@ class IndexMiner:
         """Fill each candidate's pair.negatives / negative_refs in place."""
         if not candidates:
             return
-        self.searcher.sync(bm25=False)  # the dense index of the current embedder, level with the chunks
+        self.searcher.sync(stages=("dense",))  # the dense index of the current embedder, level with the chunks
         embedder = self.searcher.embedder
         vectors = embedder.encode([c.pair.query for c in candidates])
         wanted = np.unique([c.positive_chunk for c in candidates if c.positive_chunk is not None]).astype(np.int64)

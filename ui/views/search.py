@@ -7,11 +7,8 @@ from typing import Any
 
 import streamlit as st
 
+from fincortex.retrieval.options import MODES  # named lists of first stages: hybrid, dense, bm25
 from fincortex.ui import charts, common, doc_view, job_view
-
-MODES = ["hybrid", "dense", "bm25"]
-STAGES = ["dense_score", "bm25_score", "fusion_score", "rerank_score"]
-STAGE_COLUMNS = ["rank", "score", "dense_score", "dense_rank", "bm25_score", "bm25_rank", "fusion_score", "rerank_score"]
 
 st.title("Search")
 
@@ -36,7 +33,7 @@ def _index_box() -> None:
         common.show_error("Reading the index status", exc)
         return
     active = [i for i in status.get("indexes") or [] if i.get("active")]
-    current = len(active) >= 2 and all(i.get("up_to_date") and i.get("on_disk") for i in active)
+    current = bool(status.get("up_to_date"))
     model = (status.get("embedding_model") or {}).get("name")
     reranker = str(status.get("reranker") or "none")
     with st.expander(
@@ -47,8 +44,8 @@ def _index_box() -> None:
             st.dataframe(common.records(active), hide_index=True, width="stretch")
         st.caption(f"reranker: {reranker}")
         if not current:
-            st.warning("Some chunks are not indexed yet. A search updates the indexes first (embedding every "
-                       "new chunk, slow for large ingestions); updating them in the background avoids the wait.")
+            st.warning("Some chunks are not indexed yet: searches answer from the indexes as they are and say how "
+                       "many matching chunks they leave out. Update the indexes to include them.")
         if st.button("Update index in the background", key="index_go", disabled=job_view.running("index")):
             job_view.start("index", {}, label="Update the search indexes")
         job_view.panel("index", lambda job: st.json(job.result.get("sync", job.result), expanded=False))
@@ -56,7 +53,7 @@ def _index_box() -> None:
 
 def _run_search(params: dict[str, Any]) -> dict[str, Any] | None:
     try:
-        with st.spinner("Searching (the first search after an ingestion also updates the indexes)..."):
+        with st.spinner("Searching..."):
             results = common.client().search(**params)
     except Exception as exc:  # noqa: BLE001 - shown; the form stays usable
         common.show_error("Search", exc)
@@ -74,6 +71,17 @@ def _hit_header(hit: dict[str, Any]) -> str:
     return f"#{hit.get('rank')} · {title} — " + " · ".join(str(b) for b in bits if b)
 
 
+def _stage_row(hit: dict[str, Any]) -> dict[str, Any]:
+    """rank, final score, then each stage's score (and its own rank for first stages)."""
+    row: dict[str, Any] = {"rank": hit.get("rank"), "score": hit.get("score")}
+    ranks = hit.get("ranks") or {}
+    for name, value in (hit.get("scores") or {}).items():
+        row[name] = value
+        if name in ranks:
+            row[f"{name} rank"] = ranks[name]
+    return row
+
+
 def _show_results(payload: dict[str, Any]) -> None:
     hits = payload.get("hits") or []
     timings = payload.get("timings_ms") or {}
@@ -88,15 +96,15 @@ def _show_results(payload: dict[str, Any]) -> None:
     if not hits:
         st.info("No results. Loosen the filters (an earlier as-of date hides later documents) or rephrase.")
         return
-    stages = [s for s in STAGES if any(h.get(s) is not None for h in hits)]
+    stages = list(dict.fromkeys(name for h in hits for name in (h.get("scores") or {})))  # in stage order
     if stages:
-        st.plotly_chart(charts.scores_figure(hits, stages), key="search_scores")
+        per_hit = [{"rank": h.get("rank"), **(h.get("scores") or {})} for h in hits]
+        st.plotly_chart(charts.scores_figure(per_hit, stages), key="search_scores")
     for hit in hits:
         with st.container(border=True):
             st.markdown(f"**{_hit_header(hit)}**")
             st.write(hit.get("text", ""))
-            scores = {c: hit.get(c) for c in STAGE_COLUMNS if hit.get(c) is not None}
-            st.dataframe([scores], hide_index=True, width="stretch")
+            st.dataframe([_stage_row(hit)], hide_index=True, width="stretch")
             if st.button("Open document", key=f"open_{hit.get('rank')}_{hit.get('chunk_id')}"):
                 st.session_state["search_open"] = (hit.get("doc_id"), hit.get("chunk_id"))
 
@@ -107,7 +115,7 @@ if common.require("search") and common.db_ready():
     with st.form("search_form"):
         query = st.text_input("Query", key="search_query", placeholder="e.g. guidance for data center revenue")
         c1, c2, c3, c4 = st.columns([1, 1, 1, 1])
-        mode = c1.selectbox("Mode", MODES, key="search_mode")
+        mode = c1.selectbox("Mode", list(MODES), key="search_mode")
         k = c2.number_input("Results (k)", min_value=1, max_value=50, value=8, step=1, key="search_k")
         rerank = c3.checkbox("Rerank (cross-encoder)", value=False, key="search_rerank",
                              help="Needs a reranker model; without one the results say so and are not reranked.")
