@@ -76,7 +76,9 @@ class Client:
         """Ingest files/folders, or a dataset ('ectsum:val'); returns an IngestReport (per-file outcomes).
 
         engine='ray' runs parse, chunk and embed as Ray Data stages (a local Ray instance, or the cluster
-        at ray_address); this process stays the only database writer."""
+        at ray_address); this process stays the only database writer. update_index=True: when an index was
+        built before, it is brought level with the new chunks now (a search never indexes; the first build is
+        `build_index`)."""
         from fincortex.ingest import service
         from fincortex.ingest.dates import parse_cli_date
         from fincortex.ingest.parsers import FileOptions
@@ -181,7 +183,9 @@ class Client:
 
         as_of (datetime/date/ISO string, UTC): nothing available after it is returned. mode: hybrid |
         dense | bm25. rerank=True without a configured cross-encoder returns unreranked hits and says so
-        in `results.warnings`. Raises EmptyIndexError when the database holds no chunks.
+        in `results.warnings`. Answers from the indexes as built: chunks not indexed yet are left out, counted in
+        `results.not_indexed` and named in `results.warnings` (never embedded here). Raises EmptyIndexError when
+        the database holds no chunks, IndexNotBuiltError when no index was built yet (`build_index`).
         """
         from fincortex.retrieval import service
 
@@ -250,7 +254,7 @@ class Client:
     def set_default_model(self, name: str, kind: str = "chat", *, reindex: bool = True,
                           progress=None) -> ModelRecord:
         """Make NAME the default of its kind. For kind='embedder' the corpus is re-embedded with it and its
-        index built now (reindex=False leaves that to the next search or `build_index`)."""
+        index built now (reindex=False leaves that to `build_index`; dense search fails until then)."""
         from fincortex.models import registry
 
         record = registry.set_default(self.store, kind, name)

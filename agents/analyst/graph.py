@@ -202,7 +202,7 @@ class Analyst:
                         "chunk_id": int(h.chunk_id), "doc_id": int(h.doc_id), "text": h.text, "title": h.title,
                         "source": h.source, "ticker": h.ticker, "available_at": h.available_at.isoformat(sep=" "),
                         "score": float(h.score), "rank": int(h.rank), "query": query,
-                        "reranked": h.rerank_score is not None}
+                        "reranked": h.reranked}
         notes = list(state.get("notes", []))
         if self._search.reranked_note:
             notes.append(self._search.reranked_note)
