@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import io
 import json
 import re
@@ -25,8 +26,8 @@ REPO = Path(__file__).resolve().parent.parent
 class DeskNotes(DocumentConnector):
     """Research notes in a folder, `YYYY-MM-DD_title.txt`: public at the end of the day in the name.
 
-    The same class as the example in docs/datasets.md. Its origins are listed from the folder, as a live
-    API connector would list remote pages, so it needs no manifest entry.
+    Its origins are listed from the folder, as a live API connector would list remote pages, so it needs
+    no manifest entry (docs/datasets.md shows this class; a test checks the two are the same).
     """
 
     name = "desk-notes"
@@ -104,6 +105,10 @@ def test_a_connector_registered_by_one_line_is_listed_and_ingestable(home, desk_
     assert [r[0] for r in rows] == ["buyback", "margin outlook"]
     assert rows[1][1] == rows[1][3] == datetime(2021, 3, 5, 5)  # end of 2021-03-04 US/Eastern (EST)
     assert rows[0][2] == END_OF_DAY_RULE
+
+
+def test_the_docs_show_this_very_connector():
+    assert inspect.getsource(DeskNotes) in (REPO / "docs/datasets.md").read_text(encoding="utf-8")
 
 
 def test_registry_refuses_bad_connectors(desk_notes):
