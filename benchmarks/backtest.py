@@ -92,19 +92,19 @@ def main() -> None:
     llm = {"character": args.character, "cpu_threads": args.threads, "size_by": args.size, "decide_every": args.every}
     base = dict(symbol=args.symbol, start=args.start, end=args.end, seed=0)
     t = time.perf_counter()
-    run_backtest(client.settings, client.store, BacktestConfig(agents=("buyhold", "sma", "momentum"), **base))
+    run_backtest(client.agent_deps(), BacktestConfig(agents=("buyhold", "sma", "momentum"), **base))
     rules_s = time.perf_counter() - t
 
     config = BacktestConfig(agents=("buyhold", "sma", "momentum", "llm"), llm=llm, **base)
     load_avg_before = os.getloadavg()
     with LoadSampler() as cold_load:
         t = time.perf_counter()
-        cold = run_backtest(client.settings, client.store, config, day_progress("cold (LLM calls)"))
+        cold = run_backtest(client.agent_deps(), config, day_progress("cold (LLM calls)"))
         cold_s = time.perf_counter() - t
     cache_entries = LLMCache(client.store).count()
     with LoadSampler() as warm_load:
         t = time.perf_counter()
-        warm = run_backtest(client.settings, client.store, config, day_progress("warm (cache)"))
+        warm = run_backtest(client.agent_deps(), config, day_progress("warm (cache)"))
         warm_s = time.perf_counter() - t
     load_avg_after = os.getloadavg()
 

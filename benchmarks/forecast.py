@@ -73,7 +73,7 @@ def main() -> None:
             LLMCache(client.store).clear()
         before = LLMCache(client.store).count()
         t = time.perf_counter()
-        report = evaluate(client.settings, client.store, questions, resolutions, cfg, options)
+        report = evaluate(client.agent_deps(), questions, resolutions, cfg, options)
         wall = time.perf_counter() - t
         probs = [r["probability"] for r in report.rows if r["method"] == "agent"]
         runs[name] = {"wall_s": round(wall, 2), "questions": report.n_targets,

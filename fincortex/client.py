@@ -12,6 +12,8 @@ if TYPE_CHECKING:  # return types only: every capability is imported lazily, whe
     import pandas as pd
 
     from fincortex.agents.analyst.graph import AnalystAnswer
+    from fincortex.agents.common.deps import AgentDeps
+    from fincortex.agents.common.toolbox import AgentToolbox
     from fincortex.agents.forecasting.evaluation import EvalReport
     from fincortex.agents.forecasting.graph import ForecastResult
     from fincortex.agents.trading.backtest import BacktestReport
@@ -162,8 +164,8 @@ class Client:
         agents = (agents,) if isinstance(agents, str) else tuple(agents)
         config = BacktestConfig(symbol.upper(), str(start), str(end), agents, **options)
         if seeds is not None:
-            return run_seeds(self.settings, self.store, config, list(seeds), progress)
-        return run_backtest(self.settings, self.store, config, progress)
+            return run_seeds(self.agent_deps(), config, list(seeds), progress)
+        return run_backtest(self.agent_deps(), config, progress)
 
     def backtest_runs(self, limit: int = 20) -> list[dict]:
         from fincortex.agents.trading.backtest import list_runs
@@ -275,14 +277,22 @@ class Client:
 
         return queries.agent_run(self.store, run_id)
 
-    # -- agents: analyst and forecaster (fincortex.agents.analyst.graph, .forecast_eval) ----------------
+    # -- agents: the dependencies every agent is given (fincortex.agents.common.deps) -------------------
+    def agent_deps(self) -> AgentDeps:
+        """What every agent is given (search on this store, chat models, the store, settings): the SDK
+        builds it here, so no agent reaches up into the SDK."""
+        from fincortex.agents.common.deps import AgentDeps
+
+        return AgentDeps.build(self.settings, self.store)
+
+    # -- agents: analyst and forecaster (fincortex.agents.analyst.graph, .forecasting.evaluation) -------
     def ask(self, question: str, as_of=None, tickers=None, *, thread_id: str | None = None, model: str | None = None,
             on_step=None, **config) -> AnalystAnswer:
         """Answer from retrieved chunks with checked citations (AnalystAnswer). `thread_id` resumes a
         conversation; as_of (default now) bounds every search; config: AnalystConfig fields."""
         from fincortex.agents.analyst.graph import AnalystConfig, ask_question
 
-        return ask_question(self.settings, self.store, question, as_of=as_of, tickers=tickers, thread_id=thread_id,
+        return ask_question(self.agent_deps(), question, as_of=as_of, tickers=tickers, thread_id=thread_id,
                             config=AnalystConfig(model=model, **config), on_step=on_step)
 
     def forecast(self, questions, resolutions, *, limit: int | None = None, sources=None, models=None,
@@ -299,7 +309,7 @@ class Client:
             config.setdefault("models", (self.settings.llm or "local",))
         options = EvalOptions(limit=limit, sources=tuple(sources) if sources else None, calibration=calibration,
                               no_retrieval_baseline=no_retrieval_baseline, cpu_threads=cpu_threads)
-        return evaluate(self.settings, self.store, questions, resolutions, ForecastConfig(**config), options,
+        return evaluate(self.agent_deps(), questions, resolutions, ForecastConfig(**config), options,
                         json_out=json_out, plot=plot, progress=progress)
 
     def forecast_question(self, question, *, models=None, calibration_id: str | None = None,
@@ -307,15 +317,18 @@ class Client:
         """Forecast one ForecastQuestion (agents.forecastbench) with the agent; returns a ForecastResult."""
         from fincortex.agents.forecasting import calibration as calib
         from fincortex.agents.forecasting.graph import ForecastConfig, Forecaster
-        from fincortex.models.llm.factory import get_chat_model
-        from fincortex.retrieval import service
 
         specs = (models,) if isinstance(models, str) else tuple(models or (self.settings.llm or "local",))
-        cfg = ForecastConfig(models=specs, **config)
-        chats = {spec: get_chat_model(self.settings, spec) for spec in specs}
-        search_fn = (lambda query, **kw: service.search(self.store, self.settings, query, **kw)) if cfg.retrieval else None
         calibrator = calib.load(self.store, calibration_id) if calibration_id else None
-        return Forecaster(chats, search_fn, cfg, self.store).forecast(question, calibrator)
+        return Forecaster(self.agent_deps(), ForecastConfig(models=specs, **config)).forecast(question, calibrator)
+
+    def agent_tools(self, kind: str, question: str, as_of=None, *, mode: str = "hybrid", rerank: bool = True,
+                    config: dict | None = None) -> AgentToolbox:
+        """The agents' point-in-time search, read-only SQL and calculator bound to one new recorded run of
+        `kind` (as_of None = now): for graphs and servers outside fincortex (fincortex.integrations)."""
+        from fincortex.agents.common.toolbox import open_toolbox
+
+        return open_toolbox(self.store, self.search, kind, question, as_of, mode=mode, rerank=rerank, config=config)
 
     def agent_audit(self, run_id: str) -> dict:
         """Re-check an agent run's recorded chunks against the chunks table and its as_of."""

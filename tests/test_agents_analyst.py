@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from agents_support import FORECAST_DATE, future_chunk_ids, make_world
 
+from fincortex.agents.common.deps import AgentDeps
 from fincortex.agents.common.runs import audit_run, run_chunk_ids
 from fincortex.agents.analyst.graph import AnalystConfig, ask_question, default_checkpoint_path, thread_history
 from fincortex.agents.common.citations import check_citations, render_answer
@@ -111,8 +112,9 @@ CONFIG = AnalystConfig(answer_tokens=16, n_queries=1, max_passages=3, passage_ch
 def test_analyst_graph_point_in_time_citations_and_steps(world, tiny_chat):
     settings, store = world
     steps = []
-    answer = ask_question(settings, store, "Did Apple revenue grow and was there a buyback?", as_of=FORECAST_DATE,
-                          chat=tiny_chat, config=CONFIG, on_step=lambda node, delta: steps.append(node))
+    deps = AgentDeps.build(settings, store).with_chats(tiny_chat)
+    answer = ask_question(deps, "Did Apple revenue grow and was there a buyback?", as_of=FORECAST_DATE,
+                          config=CONFIG, on_step=lambda node, delta: steps.append(node))
     assert steps == ["plan", "retrieve", "compress", "answer", "check_citations", "finalize"] == answer.steps
     seen = set(run_chunk_ids(store, answer.run_id))
     assert seen and not seen & future_chunk_ids(store)
@@ -127,10 +129,10 @@ def test_analyst_graph_point_in_time_citations_and_steps(world, tiny_chat):
 
 def test_analyst_conversation_resumes_by_thread_id(world, tiny_chat):
     settings, store = world
-    first = ask_question(settings, store, "Did Apple raise its dividend?", as_of=FORECAST_DATE, chat=tiny_chat,
-                         config=CONFIG)
-    second = ask_question(settings, store, "And what about Microsoft?", as_of=FORECAST_DATE, chat=tiny_chat,
-                          config=CONFIG, thread_id=first.thread_id)
+    deps = AgentDeps.build(settings, store).with_chats(tiny_chat)
+    first = ask_question(deps, "Did Apple raise its dividend?", as_of=FORECAST_DATE, config=CONFIG)
+    second = ask_question(deps, "And what about Microsoft?", as_of=FORECAST_DATE, config=CONFIG,
+                          thread_id=first.thread_id)
     assert "Did Apple raise its dividend? And what about Microsoft?" in second.queries  # the follow-up kept its subject
     history = thread_history(default_checkpoint_path(settings.home), first.thread_id)
     assert [m["role"] for m in history] == ["user", "assistant", "user", "assistant"]
@@ -141,7 +143,8 @@ def test_analyst_conversation_resumes_by_thread_id(world, tiny_chat):
 
 def test_analyst_before_any_document_says_nothing_is_available(world, tiny_chat):
     settings, store = world
-    answer = ask_question(settings, store, "Did Apple revenue grow?", as_of="2019-01-01", chat=tiny_chat, config=CONFIG)
+    answer = ask_question(AgentDeps.build(settings, store).with_chats(tiny_chat), "Did Apple revenue grow?",
+                          as_of="2019-01-01", config=CONFIG)
     assert answer.passages == [] and answer.citations == []
     assert any("no chunk available" in n for n in answer.notes)
 

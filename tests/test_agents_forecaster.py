@@ -12,6 +12,7 @@ import pytest
 from agents_support import (FORECAST_DATE, dataset_question, future_chunk_ids, make_world, market_question,
                             write_round)
 
+from fincortex.agents.common.deps import AgentDeps
 from fincortex.agents.common.runs import LeakageError, audit_run, run_chunk_ids
 from fincortex.agents.forecasting.evaluation import EvalOptions, evaluate
 from fincortex.agents.forecasting.forecastbench import ForecastQuestion
@@ -49,8 +50,7 @@ def question(**changes) -> ForecastQuestion:
 
 def test_forecaster_never_sees_a_chunk_after_the_forecast_date(world, tiny_chat):
     settings, store = world
-    search = lambda query, **kw: service.search(store, settings, query, **kw)  # noqa: E731
-    agent = Forecaster({"tiny": tiny_chat}, search, FAST, store)
+    agent = Forecaster(AgentDeps.build(settings, store).with_chats({"tiny": tiny_chat}), FAST)
     steps = []
     result = agent.forecast(question(), on_step=lambda node, delta: steps.append(node))
     assert steps == ["make_queries", "retrieve", "rate_relevance", "summarize", "reason", "aggregate", "calibrate"]
@@ -74,14 +74,16 @@ def test_forecaster_with_a_leaky_search_fails(world, tiny_chat):
     settings, store = world
     leaky = lambda query, **kw: service.search(store, settings, query, **{**kw, "as_of": None})  # noqa: E731
     with pytest.raises(LeakageError):
-        Forecaster({"tiny": tiny_chat}, leaky, FAST, store).forecast(question())
+        Forecaster(AgentDeps.build(settings, store).with_search(leaky).with_chats({"tiny": tiny_chat}), FAST).forecast(
+            question())
     with store.read() as conn:
         assert conn.execute("SELECT status FROM agent_runs ORDER BY created_at DESC LIMIT 1").fetchone()[0] == "failed"
 
 
 def test_probability_market_delta_and_samples(world, tiny_chat):
     settings, store = world
-    agent = Forecaster({"tiny": tiny_chat}, None, replace(FAST, retrieval=False, samples=3), store)
+    deps = AgentDeps.build(settings, store).with_search(None).with_chats({"tiny": tiny_chat})
+    agent = Forecaster(deps, replace(FAST, retrieval=False, samples=3))
     result = agent.forecast(question())
     probs = [s.probability for s in result.samples]
     assert len(probs) == 3 and all(0 < p < 1 for p in probs) and [s.seed for s in result.samples] == [0, 1, 2]
@@ -101,7 +103,8 @@ def test_ensemble_over_two_backends_pools_samples(world, tiny_chat, tmp_path):
 
     other = get_chat_model(world[0], str(build_tiny_causal_lm(tmp_path / "tiny2", seed=1)))
     cfg = replace(FAST, retrieval=False, models=("tiny", "tiny2"), samples=2)
-    result = Forecaster({"tiny": tiny_chat, "tiny2": other}, None, cfg, world[1]).forecast(question())
+    deps = AgentDeps.build(*world).with_search(None).with_chats({"tiny": tiny_chat, "tiny2": other})
+    result = Forecaster(deps, cfg).forecast(question())
     assert [s.model for s in result.samples] == ["tiny", "tiny", "tiny2", "tiny2"]
     assert result.raw_probability == pytest.approx(trimmed_mean([s.probability for s in result.samples], cfg.trim))
 
@@ -136,8 +139,8 @@ def round_files(tmp_path, due: date, n_dataset: int, resolution: date, seed: int
 def test_evaluation_scores_agent_and_baselines_and_stores_them(world, tiny_chat, tmp_path):
     settings, store = world
     qfile, rfile = round_files(tmp_path, FORECAST_DATE.date(), 3, date(2020, 3, 8))
-    report = evaluate(settings, store, qfile, rfile, replace(FAST, samples=1), EvalOptions(limit=3),
-                      json_out=tmp_path / "r.json", plot=tmp_path / "r.png", chats={"tiny": tiny_chat})
+    report = evaluate(AgentDeps.build(settings, store).with_chats({"tiny": tiny_chat}), qfile, rfile,
+                      replace(FAST, samples=1), EvalOptions(limit=3), json_out=tmp_path / "r.json", plot=tmp_path / "r.png")
     assert report.counts["targets"] == 4 and report.counts["unresolved"] == 1 and report.n_targets == 3
     assert set(report.metrics) == {"agent", "agent_no_retrieval", "market", "always_0.5"}
     assert report.metrics["always_0.5"]["overall"]["brier"] == pytest.approx(0.25)
@@ -169,11 +172,12 @@ def test_calibration_in_a_later_round_uses_only_earlier_resolutions(world, tiny_
     settings, store = world
     cfg = replace(FAST, retrieval=False, samples=1, reasoning_tokens=4)
     opts = EvalOptions(no_retrieval_baseline=False)
+    deps = AgentDeps.build(settings, store).with_chats({"tiny": tiny_chat})
     q1, r1 = round_files(tmp_path, date(2020, 3, 1), 20, date(2020, 3, 8), seed=1)
-    first = evaluate(settings, store, q1, r1, cfg, opts, chats={"tiny": tiny_chat})
+    first = evaluate(deps, q1, r1, cfg, opts)
     assert not first.calibration["fitted"]  # nothing resolved before 2020-03-01
     q2, r2 = round_files(tmp_path, date(2020, 3, 15), 2, date(2020, 3, 22), seed=2)
-    second = evaluate(settings, store, q2, r2, cfg, opts, chats={"tiny": tiny_chat})
+    second = evaluate(deps, q2, r2, cfg, opts)
     cal = second.calibration
     assert cal["fitted"] and cal["n_train"] == 21 and cal["max_resolution_date"] == "2020-03-08"
     assert {"agent", "agent_raw"} <= set(second.metrics)
@@ -183,7 +187,7 @@ def test_calibration_in_a_later_round_uses_only_earlier_resolutions(world, tiny_
     assert used == [(cal["calibration_id"],)]
     # a round dated on the first round's resolution day may not use those outcomes
     q3, r3 = round_files(tmp_path, date(2020, 3, 8), 1, date(2020, 3, 20), seed=3)
-    third = evaluate(settings, store, q3, r3, cfg, opts, chats={"tiny": tiny_chat})
+    third = evaluate(deps, q3, r3, cfg, opts)
     assert not third.calibration["fitted"]
 
 

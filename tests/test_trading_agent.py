@@ -63,7 +63,7 @@ def test_future_news_never_reaches_an_agent(tmp_path):
     insert_news(client, _news_rows())
     cfg = BacktestConfig("TEST", "2020-02-01", "2020-03-10")
     reader = NewsReader(RecentNews(client.store, D, D + timedelta(days=40), lookback_days=2, k=3))
-    report = run_backtest(client.settings, client.store, cfg, strategies=[reader])
+    report = run_backtest(client.agent_deps(), cfg, strategies=[reader])
     assert report.leakage.ok and report.leakage.n_chunks > 50
     with client.store.read() as conn:
         seen = {r[0] for r in conn.execute("SELECT chunk_id FROM decision_chunk_evidence").fetchall()}
@@ -80,7 +80,7 @@ def test_leaky_search_fails_the_run(tmp_path):
 
     reader = NewsReader(SearchNews(leaky_search, "bitcoin", k=1))
     with pytest.raises(LeakageError, match="chunk 9001"):
-        run_backtest(client.settings, client.store, BacktestConfig("TEST", "2020-02-01", "2020-02-03"),
+        run_backtest(client.agent_deps(), BacktestConfig("TEST", "2020-02-01", "2020-02-03"),
                      strategies=[reader])
 
 
@@ -92,7 +92,7 @@ def test_search_news_through_the_retrieval_stack_is_point_in_time(tmp_path):
     search = lambda q, k, as_of, doc_types, mode: client.search(  # noqa: E731
         q, k=k, as_of=as_of, doc_types=doc_types, mode=mode, rerank=False)
     reader = NewsReader(SearchNews(search, "markets crash headline", k=3, mode="bm25"))
-    report = run_backtest(client.settings, client.store, BacktestConfig("TEST", "2020-02-05", "2020-02-20"),
+    report = run_backtest(client.agent_deps(), BacktestConfig("TEST", "2020-02-05", "2020-02-20"),
                           strategies=[reader])
     assert report.leakage.ok and report.leakage.n_chunks > 20
     with client.store.read() as conn:

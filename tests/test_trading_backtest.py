@@ -38,7 +38,7 @@ def test_future_prices_are_invisible(tmp_path):
                      "WHERE symbol = 'TEST' AND ts = TIMESTAMP '2020-03-15'")
     probe = Probe()
     cfg = BacktestConfig("TEST", "2020-02-01", "2020-04-29", agents=("sma", "momentum"))
-    report = run_backtest(client.settings, client.store, cfg,
+    report = run_backtest(client.agent_deps(), cfg,
                           strategies=[BuyAndHold(), SMACrossover(5, 20), Momentum(10), probe])
     assert len(probe.seen) == 89
     for decision_ts, max_avail, max_close in probe.seen:
@@ -51,7 +51,7 @@ def test_future_prices_are_invisible(tmp_path):
 def test_audit_fails_loudly_on_tampered_evidence(tmp_path):
     client = make_client(tmp_path, n=80)
     cfg = BacktestConfig("TEST", "2020-02-01", "2020-03-01", agents=("momentum",))
-    report = run_backtest(client.settings, client.store, cfg)
+    report = run_backtest(client.agent_deps(), cfg)
     with client.store.write() as conn:  # pretend an agent had read a bar from its future
         conn.execute("UPDATE decision_price_evidence SET last_ts = decision_ts + INTERVAL 1 DAY, "
                      "n_bars = n_bars + 1 WHERE run_id = ? AND agent = 'momentum' "
@@ -74,7 +74,7 @@ def test_run_with_leaking_agent_raises(tmp_path):
 
     cfg = BacktestConfig("TEST", "2020-02-01", "2020-02-05")
     with pytest.raises(LeakageError, match="FAILED the leakage audit"):
-        run_backtest(client.settings, client.store, cfg, strategies=[BuyAndHold(), Cheat()])
+        run_backtest(client.agent_deps(), cfg, strategies=[BuyAndHold(), Cheat()])
     with client.store.read() as conn:
         assert conn.execute("SELECT status FROM backtest_runs").fetchone()[0] == "leakage"
 
@@ -83,8 +83,8 @@ def test_fees_and_slippage_change_pnl_by_expected_amount(tmp_path):
     client = make_client(tmp_path, n=100)
     base = BacktestConfig("TEST", "2020-02-01", "2020-04-01", fees_bps=0, slippage_bps=0)
     costly = BacktestConfig("TEST", "2020-02-01", "2020-04-01", fees_bps=25, slippage_bps=15)
-    r0 = run_backtest(client.settings, client.store, base)
-    r1 = run_backtest(client.settings, client.store, costly)
+    r0 = run_backtest(client.agent_deps(), base)
+    r1 = run_backtest(client.agent_deps(), costly)
     e0, e1 = r0.metrics["buyhold"]["final_equity"], r1.metrics["buyhold"]["final_equity"]
     # one buy at open: units = cash / (open * (1 + slip) * (1 + fee))
     assert e1 / e0 == pytest.approx(1 / (1.0015 * 1.0025), rel=1e-12)
@@ -123,8 +123,8 @@ def test_long_only_and_quantity_orders():
 def test_several_agents_own_books_and_determinism(tmp_path):
     client = make_client(tmp_path, n=150)
     cfg = BacktestConfig("TEST", "2020-02-01", "2020-05-01", agents=("sma", "momentum"), seed=3)
-    a = run_backtest(client.settings, client.store, cfg)
-    b = run_backtest(client.settings, client.store, cfg)
+    a = run_backtest(client.agent_deps(), cfg)
+    b = run_backtest(client.agent_deps(), cfg)
     assert set(a.metrics) == {"buyhold", "sma", "momentum"}
     for name in a.metrics:
         assert a.result.traces[name].equity == b.result.traces[name].equity
@@ -157,7 +157,7 @@ def test_bad_inputs_are_named(tmp_path):
     with pytest.raises(BacktestError, match="before start"):
         BacktestConfig("TEST", "2020-01-05", "2020-01-01")
     with pytest.raises(MarketDataError, match="no prices for symbol 'NOPE'"):
-        run_backtest(client.settings, client.store, BacktestConfig("NOPE", "2020-01-01", "2020-01-05"))
+        run_backtest(client.agent_deps(), BacktestConfig("NOPE", "2020-01-01", "2020-01-05"))
     with pytest.raises(MarketDataError, match="not an ISO date"):
         MarketData.load(client.store, "TEST", "yesterday", "2020-01-05")
 
@@ -166,5 +166,5 @@ def test_equity_calendar_uses_252(tmp_path):
     client = make_client(tmp_path, n=5)
     weekdays = [r for r in daily_bars("EQ", "2020-01-06", np.linspace(10, 12, 40)) if r[1].weekday() < 5]
     insert_prices(client, weekdays)
-    report = run_backtest(client.settings, client.store, BacktestConfig("EQ", "2020-01-06", "2020-02-14"))
+    report = run_backtest(client.agent_deps(), BacktestConfig("EQ", "2020-01-06", "2020-02-14"))
     assert report.result.periods_per_year == 252 and len(report.result.ts) == 30

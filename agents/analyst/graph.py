@@ -33,8 +33,8 @@ from typing import Annotated, Any, TypedDict
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage
 from langgraph.graph.message import add_messages
 
+from fincortex.agents.common.deps import AgentDeps, require_search
 from fincortex.agents.common.graph import clean_query_lines, linear_graph
-from fincortex.agents.common.runs import RunRecorder
 from fincortex.agents.common.citations import CitationReport, attribute_uncited, check_citations, render_answer
 from fincortex.agents.common.compression import compress
 from fincortex.agents.common.tools import PointInTimeSearch
@@ -119,12 +119,14 @@ def sqlite_checkpointer(path: Path) -> Iterator[Any]:
 
 
 class Analyst:
-    """Build once per (chat model, search function); `ask` runs one turn of one thread."""
+    """Build once per deps (search, chat model, store) and config; `ask` runs one turn of one thread."""
 
-    def __init__(self, chat: Any, search_fn: Callable[..., Any], config: AnalystConfig | None = None,
-                 store: Any | None = None, chunk_exists: Callable[[list[int]], set[int]] | None = None) -> None:
-        self.chat, self.search_fn, self.config, self.store = chat, search_fn, config or AnalystConfig(), store
-        self.chunk_exists = chunk_exists or (lambda ids: _chunks_in_store(store, ids))
+    def __init__(self, deps: AgentDeps, config: AnalystConfig | None = None,
+                 chunk_exists: Callable[[list[int]], set[int]] | None = None) -> None:
+        self.deps, self.config = deps, config or AnalystConfig()
+        self.chat, self.search_fn = deps.chat_model(self.config.model), require_search(deps, "the analyst")
+        self.store = deps.store
+        self.chunk_exists = chunk_exists or (lambda ids: _chunks_in_store(deps.store, ids))
         self._search: PointInTimeSearch | None = None
 
     def graph(self, checkpointer: Any = None):
@@ -139,8 +141,8 @@ class Analyst:
             raise ValueError("question must be a non-empty string")
         bound = parse_as_of(as_of) if as_of not in (None, "") else datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
         thread_id = thread_id or uuid.uuid4().hex[:12]
-        recorder = RunRecorder(self.store, "analyst", question, bound, model=getattr(self.chat, "model_name", None),
-                               config={**asdict(self.config), "tickers": tickers}, thread_id=thread_id).start()
+        recorder = self.deps.recorder("analyst", question, bound, model=getattr(self.chat, "model_name", None),
+                                      config={**asdict(self.config), "tickers": tickers}, thread_id=thread_id)
         self._search = PointInTimeSearch(self.search_fn, bound, recorder, mode=self.config.mode,
                                          rerank=self.config.rerank)
         graph = self.graph(checkpointer)
@@ -271,19 +273,13 @@ def thread_history(checkpoint_path: Path, thread_id: str) -> list[dict[str, str]
 
 
 
-def ask_question(settings: Any, store: Any, question: str, *, as_of: datetime | str | None = None,
+def ask_question(deps: AgentDeps, question: str, *, as_of: datetime | str | None = None,
                  tickers: list[str] | None = None, thread_id: str | None = None,
                  config: AnalystConfig | None = None, on_step: Callable[[str, dict], None] | None = None,
-                 checkpoint_path: Path | None = None, chat: Any = None) -> AnalystAnswer:
-    """The service behind `Client.ask` and `fincortex ask`: default chat model, the store's search, the
-    SQLite checkpointer under <home>/agents/ (so `thread_id` resumes a conversation)."""
-    from fincortex.models.llm.factory import get_chat_model
-    from fincortex.retrieval import service
-
-    config = config or AnalystConfig()
-    chat = chat or get_chat_model(settings, config.model)
-    search_fn = lambda query, **kw: service.search(store, settings, query, **kw)  # noqa: E731
-    analyst = Analyst(chat, search_fn, config, store)
-    with sqlite_checkpointer(checkpoint_path or default_checkpoint_path(settings.home)) as saver:
+                 checkpoint_path: Path | None = None) -> AnalystAnswer:
+    """The service behind `Client.ask` and `fincortex ask`: the deps' chat model and search, the SQLite
+    checkpointer under <home>/agents/ (so `thread_id` resumes a conversation)."""
+    analyst = Analyst(deps, config or AnalystConfig())
+    with sqlite_checkpointer(checkpoint_path or default_checkpoint_path(deps.settings.home)) as saver:
         return analyst.ask(question, as_of=as_of, tickers=tickers, thread_id=thread_id, checkpointer=saver,
                            on_step=on_step)

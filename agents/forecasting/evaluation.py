@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from fincortex.agents.common.deps import AgentDeps
 from fincortex.agents.common.runs import to_json
 from fincortex.agents.forecasting.calibration import CalibrationUnavailable, Calibrator, fit_for_date
 from fincortex.agents.forecasting.forecastbench import ForecastQuestion, load_targets, take
@@ -164,13 +165,15 @@ class EvalReport:
                 "questions_per_minute": (self.n_targets / self.wall_s * 60) if self.wall_s else None}
 
 
-def evaluate(settings: Settings, store: Store, questions_file: str | Path, resolutions_file: str | Path,
+def evaluate(deps: AgentDeps, questions_file: str | Path, resolutions_file: str | Path,
              config: ForecastConfig | None = None, options: EvalOptions | None = None,
-             search_fn: Callable | None = None, json_out: str | Path | None = None, plot: str | Path | None = None,
-             progress: Callable[[int, int, str], None] | None = None, chats: dict[str, Any] | None = None) -> EvalReport:
-    """Forecast every resolved target of a round (or `limit` of them), score every method, store all."""
-    from fincortex.models.llm.factory import get_chat_model
-
+             json_out: str | Path | None = None, plot: str | Path | None = None,
+             progress: Callable[[int, int, str], None] | None = None) -> EvalReport:
+    """Forecast every resolved target of a round (or `limit` of them), score every method, store all
+    (in deps.store); the agent searches through deps.search, bound to each question's forecast date."""
+    store = deps.store
+    if store is None:
+        raise ValueError("a forecast evaluation stores every forecast: AgentDeps.store must be a Store, not None")
     config = config or ForecastConfig()
     options = options or EvalOptions()
     loaded = load_targets(questions_file, resolutions_file, options.sources)
@@ -182,13 +185,9 @@ def evaluate(settings: Settings, store: Store, questions_file: str | Path, resol
         import torch
 
         torch.set_num_threads(int(options.cpu_threads))
-    if config.retrieval and search_fn is None:
-        from fincortex.retrieval import service
-
-        search_fn = lambda query, **kw: service.search(store, settings, query, **kw)  # noqa: E731
-    chats = chats or {spec: get_chat_model(settings, spec) for spec in config.models}
-    agent = Forecaster(chats, search_fn, config, store)
-    blind = Forecaster(chats, None, replace(config, retrieval=False), store) if options.no_retrieval_baseline else None
+    deps = deps.with_chats({spec: deps.chat_model(spec) for spec in config.models})  # one load, both agents
+    agent = Forecaster(deps, config)
+    blind = Forecaster(deps, replace(config, retrieval=False)) if options.no_retrieval_baseline else None
     agent_key = agent.agent_key()
 
     eval_id = uuid.uuid4().hex[:16]

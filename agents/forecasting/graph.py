@@ -28,8 +28,8 @@ from typing import Any, TypedDict
 
 import numpy as np
 
+from fincortex.agents.common.deps import AgentDeps, require_search
 from fincortex.agents.common.graph import clean_query_lines, linear_graph
-from fincortex.agents.common.runs import RunRecorder
 from fincortex.agents.forecasting.calibration import Calibrator
 from fincortex.agents.forecasting.forecastbench import ForecastQuestion
 from fincortex.agents.common.tools import PointInTimeSearch
@@ -163,16 +163,13 @@ def parse_probability(text: str) -> float | None:
 
 
 class Forecaster:
-    """One forecasting agent over one or several chat backends (`chats`: spec -> chat model)."""
+    """One forecasting agent over one or several chat backends (one per spec in `config.models`, from
+    deps.chat_model); searches through deps.search when config.retrieval."""
 
-    def __init__(self, chats: dict[str, Any], search_fn: Any | None, config: ForecastConfig,
-                 store: Any | None = None) -> None:
-        missing = [m for m in config.models if m not in chats]
-        if missing:
-            raise ValueError(f"no chat model given for {missing}")
-        if config.retrieval and search_fn is None:
-            raise ValueError("retrieval=True needs a search function (Client.search)")
-        self.chats, self.search_fn, self.config, self.store = chats, search_fn, config, store
+    def __init__(self, deps: AgentDeps, config: ForecastConfig) -> None:
+        self.search_fn = require_search(deps, "the forecaster") if config.retrieval else None
+        self.chats = {spec: deps.chat_model(spec) for spec in config.models}
+        self.deps, self.config, self.store = deps, config, deps.store
         self.graph = self._build()
 
     @property
@@ -189,10 +186,11 @@ class Forecaster:
     # -- entry point ---------------------------------------------------------------------------------
     def forecast(self, question: ForecastQuestion, calibrator: Calibrator | None = None,
                  on_step=None) -> ForecastResult:
-        recorder = RunRecorder(self.store, "forecaster", question.question[:2000], question.forecast_date,
-                               model=",".join(self.config.models),
-                               config={**self.config.as_dict(), "question_id": question.id, "source": question.source,
-                                       "resolution_date": str(question.resolution_date or "")}).start()
+        recorder = self.deps.recorder("forecaster", question.question[:2000], question.forecast_date,
+                                      model=",".join(self.config.models),
+                                      config={**self.config.as_dict(), "question_id": question.id,
+                                              "source": question.source,
+                                              "resolution_date": str(question.resolution_date or "")})
         self._recorder, self._calibrator = recorder, calibrator
         self._search = (PointInTimeSearch(self.search_fn, question.forecast_date, recorder, mode=self.config.search_mode,
                                           rerank=self.config.rerank) if self.config.retrieval else None)

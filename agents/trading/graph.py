@@ -24,13 +24,13 @@ from typing import Any, TypedDict
 import numpy as np
 from langgraph.graph import END, START, StateGraph
 
+from fincortex.agents.common.deps import AgentDeps, require_search
 from fincortex.agents.trading.features import MarketFeatures, compute_features
 from fincortex.agents.trading.memory import LayeredMemory, MemoryItem, observation_importance
 from fincortex.agents.trading.news import NewsItem, NewsSource, RecentNews, SearchNews
-from fincortex.agents.trading.risk import RiskProfile, apply_risk, get_profile
+from fincortex.agents.trading.risk import DrawdownBrake, RiskProfile, apply_risk, get_profile
 from fincortex.agents.trading.strategies import Decision, Observation, SeenChunk, SeenMemory
 from fincortex.agents.trading.portfolio import Order
-from fincortex.config import Settings
 from fincortex.store import Store
 
 ACTIONS = ("BUY", "SELL", "HOLD")
@@ -129,6 +129,7 @@ class LLMTrader:
 
     def __post_init__(self) -> None:
         self.profile: RiskProfile = get_profile(self.config.character)
+        self.brake = DrawdownBrake(self.profile)  # rolling peak + release: re-arms (risk.py)
         self._seen_realized = 0.0
         self._step = 0
         self._graph = self._build_graph()
@@ -273,7 +274,7 @@ class LLMTrader:
     def risk_manager(self, state: DayState) -> DayState:
         obs = state["obs"]
         check = apply_risk(self.profile, state["proposed_weight"], obs.portfolio, obs.prices.last_close,
-                           obs.allow_short)
+                           obs.allow_short, brake=self.brake)
         return {"final_weight": check.weight, "interventions": list(check.interventions)}
 
     def remember(self, state: DayState) -> DayState:
@@ -288,35 +289,34 @@ class LLMTrader:
         return {}
 
 
-def build_llm_trader(settings: Settings, store: Store, backtest_config: Any) -> LLMTrader:
-    """The LLM trader for a backtest: chat model, news source, sentiment model and memory per config."""
+def build_llm_trader(deps: AgentDeps, backtest_config: Any) -> LLMTrader:
+    """The LLM trader for a backtest: chat model, news source, sentiment model and memory per config,
+    from the injected deps (chat factory, search, store, settings for the sentiment model's folder)."""
     from fincortex.agents.trading.market import to_datetime
-    from fincortex.models.llm.factory import get_chat_model
 
     cfg = TraderConfig(**backtest_config.llm)
+    store = deps.store
     if cfg.cpu_threads:
         import torch
 
         torch.set_num_threads(int(cfg.cpu_threads))
-    chat = get_chat_model(settings, cfg.model, temperature=0.0, seed=int(backtest_config.seed))
+    chat = deps.chat_model(cfg.model, temperature=0.0, seed=int(backtest_config.seed))
     start, end = to_datetime(backtest_config.start), to_datetime(backtest_config.end)
     source: NewsSource | None = None
     if cfg.news == "recent":
         source = RecentNews(store, start, end, cfg.news_lookback_days, cfg.news_k)
     elif cfg.news == "search":
-        from fincortex.client import Client
-
-        client = Client(settings=settings)
+        search_fn = require_search(deps, "the LLM trader with news='search'")
 
         def search(query, k, as_of, doc_types, mode):  # no cross-encoder per day: one search a step stays cheap
-            return client.search(query, k=k, as_of=as_of, doc_types=doc_types, mode=mode, rerank=False)
+            return search_fn(query, k=k, as_of=as_of, doc_types=doc_types, mode=mode, rerank=False)
 
         source = SearchNews(search, cfg.news_query, cfg.news_k)
     sentiment_model = None
     if cfg.sentiment == "classifier" and source is not None:
         from fincortex.agents.trading.sentiment import load_or_train
 
-        sentiment_model = load_or_train(settings)
+        sentiment_model = load_or_train(deps.settings)
     memory = LayeredMemory()
     if cfg.memory_from:
         memory = LayeredMemory.from_rows(load_memory_rows(store, cfg.memory_from, "llm"))

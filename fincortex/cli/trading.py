@@ -60,7 +60,7 @@ def register(app: typer.Typer) -> None:
                                     allow_short, llm=llm_cfg if "llm" in _agents(agent) else {})
             with Progress(console=console, transient=True) as progress:
                 task = progress.add_task(f"backtest {config.symbol} {start}..{end}", total=None)
-                reports = run_seeds(client.settings, client.store, config, seed_list,
+                reports = run_seeds(client.agent_deps(), config, seed_list,
                                     lambda n, total: progress.update(task, completed=n, total=total))
         except (BacktestError, MarketDataError, ValueError) as exc:
             console.print(f"[red]error:[/red] {exc}")
