@@ -25,9 +25,11 @@ from fincortex.agents.trading.portfolio import Costs
 from fincortex.agents.trading.simulator import SimulationResult, simulate
 from fincortex.agents.trading.strategies import BASELINES, Strategy
 from fincortex.agents.trading.metrics import compute_metrics, drawdown_series
+from fincortex.agents.trading.comparison import add_comparisons
+from fincortex.agents.trading.warmup import check_warmup, warmup_days
 from fincortex.store import Store
 
-AGENT_CHOICES = ("buyhold", "sma", "momentum", "llm")
+AGENT_CHOICES = ("buyhold", "sma", "momentum", "llm", "ensemble")
 BENCHMARK = "buyhold"
 
 
@@ -53,6 +55,8 @@ class BacktestConfig:
     momentum_lookback: int = 30
     ci_resamples: int = 2000
     llm: dict[str, Any] = field(default_factory=dict)  # TraderConfig fields for the "llm" agent
+    ensemble: dict[str, Any] = field(default_factory=dict)  # EnsembleConfig fields for the "ensemble" agent
+    strict_warmup: bool = False  # refuse (instead of warn) when the store lacks the indicators' history
 
     def __post_init__(self) -> None:
         unknown = [a for a in self.agents if a not in AGENT_CHOICES]
@@ -79,6 +83,7 @@ class BacktestReport:
     leakage: LeakageReport
     wall_s: float
     result: SimulationResult
+    warnings: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         traces = self.result.traces
@@ -88,6 +93,7 @@ class BacktestReport:
             "metrics": self.metrics,
             "leakage": self.leakage.as_dict(),
             "wall_s": self.wall_s,
+            "warnings": self.warnings,
             "equity": {
                 "ts": [t.isoformat() for t in self.result.ts],
                 **{name: [round(v, 6) for v in tr.equity] for name, tr in traces.items()},
@@ -108,6 +114,10 @@ def build_strategies(config: BacktestConfig, deps: AgentDeps) -> list[Strategy]:
             from fincortex.agents.trading.graph import build_llm_trader
 
             out.append(build_llm_trader(deps, config))
+        elif name == "ensemble":
+            from fincortex.agents.trading.ensemble import build_ensemble_trader
+
+            out.append(build_ensemble_trader(deps, config))
     return out
 
 
@@ -124,10 +134,11 @@ def run_backtest(
         raise BacktestError("a backtest reads bars from and stores its run in a database: AgentDeps.store is None")
     run_id = f"bt-{uuid.uuid4().hex[:12]}"
     began = time.perf_counter()
-    market = MarketData.load(store, config.symbol, config.start, config.end, config.warmup_days)
     agents = list(strategies) if strategies is not None else build_strategies(config, deps)
     if not any(a.name == BENCHMARK for a in agents):
         agents.insert(0, BASELINES[BENCHMARK]())
+    market = MarketData.load(store, config.symbol, config.start, config.end, warmup_days(config, agents))
+    warnings = check_warmup(market, config, agents)
     steps = market.trading_steps(config.start, config.end)
     ppy = config.periods_per_year or market.periods_per_year(steps)
     _insert_run_row(store, run_id, config, [a.name for a in agents], ppy)
@@ -137,6 +148,9 @@ def run_backtest(
             config.initial_cash, config.seed, config.allow_short, ppy, progress,
         )
         metrics = score(result, config.seed, config.ci_resamples)
+        for agent in agents:
+            if hasattr(agent, "summary"):
+                metrics[agent.name]["ensemble"] = agent.summary()
         _store_result(store, run_id, result, agents)
     except BaseException as exc:
         _finish_run(store, run_id, "failed", None, None, time.perf_counter() - began, repr(exc))
@@ -146,7 +160,7 @@ def run_backtest(
     _finish_run(store, run_id, "ok" if report.ok else "leakage", metrics, report, wall, None)
     if not report.ok:
         raise LeakageError(f"backtest {run_id} FAILED the leakage audit:\n  " + "\n  ".join(report.violations))
-    return BacktestReport(run_id, config, metrics, report, wall, result)
+    return BacktestReport(run_id, config, metrics, report, wall, result, warnings)
 
 
 def score(result: SimulationResult, seed: int = 0, ci_resamples: int = 2000) -> dict[str, dict[str, Any]]:
@@ -164,7 +178,7 @@ def score(result: SimulationResult, seed: int = 0, ci_resamples: int = 2000) -> 
             m["sharpe_minus_buyhold"] = (
                 None if m["sharpe"] is None or bench["sharpe"] is None else m["sharpe"] - bench["sharpe"]
             )
-    return metrics
+    return add_comparisons(metrics, result, seed, ci_resamples)
 
 
 # -- storage -----------------------------------------------------------------------------------------

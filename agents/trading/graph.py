@@ -28,7 +28,7 @@ from fincortex.agents.common.deps import AgentDeps, require_search
 from fincortex.agents.trading.features import MarketFeatures, compute_features
 from fincortex.agents.trading.memory import LayeredMemory, MemoryItem, observation_importance
 from fincortex.agents.trading.news import NewsItem, NewsSource, RecentNews, SearchNews
-from fincortex.agents.trading.risk import RiskProfile, apply_risk, get_profile
+from fincortex.agents.trading.risk import DrawdownBrake, RiskProfile, apply_risk, get_profile
 from fincortex.agents.trading.strategies import Decision, Observation, SeenChunk, SeenMemory
 from fincortex.agents.trading.portfolio import Order
 from fincortex.store import Store
@@ -129,6 +129,7 @@ class LLMTrader:
 
     def __post_init__(self) -> None:
         self.profile: RiskProfile = get_profile(self.config.character)
+        self.brake = DrawdownBrake(self.profile)  # rolling peak + release: re-arms (risk.py)
         self._seen_realized = 0.0
         self._step = 0
         self._graph = self._build_graph()
@@ -273,7 +274,7 @@ class LLMTrader:
     def risk_manager(self, state: DayState) -> DayState:
         obs = state["obs"]
         check = apply_risk(self.profile, state["proposed_weight"], obs.portfolio, obs.prices.last_close,
-                           obs.allow_short)
+                           obs.allow_short, brake=self.brake)
         return {"final_weight": check.weight, "interventions": list(check.interventions)}
 
     def remember(self, state: DayState) -> DayState:

@@ -3,10 +3,18 @@
 The risk manager runs after the trader on every step, in code: position limit, stop-loss on the
 average cost (checked on the last visible close, so it exits at the next open, not intraday) and a
 drawdown brake that caps exposure while equity is far below its peak.
+
+The brake re-arms (it used to ratchet: measured from the all-time peak, a book 25% down under a 25% cap
+could almost never climb back, and the brake stayed on for 662 of 730 days). Rule (`DrawdownBrake`):
+the drawdown is measured from the *rolling* peak of the last `brake_window` decision days' equity; the
+brake engages when it reaches `drawdown_brake` and releases when it has halved (falls to
+`brake_release` x `drawdown_brake`) -- or when the old peak leaves the window. No leverage: weights are
+capped at 1 (the ledger cannot borrow) and `max_position` must lie in (0, 1].
 """
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 
 from fincortex.agents.trading.portfolio import PortfolioSnapshot
@@ -20,6 +28,8 @@ class RiskProfile:
     stop_loss: float = 0.12  # exit when the position is this far below its average cost
     drawdown_brake: float = 0.25  # equity drawdown from peak that engages the brake
     brake_position: float = 0.25  # |weight| cap while the brake is engaged
+    brake_window: int = 90  # decision days of equity the brake's peak is taken over (rolling peak)
+    brake_release: float = 0.5  # the brake releases once the drawdown is below this share of drawdown_brake
     drift_band: float = 0.05  # a held book is trimmed only when it drifts this far past a cap (no daily churn)
     size_steps: dict[str, float] = field(
         default_factory=lambda: {"small": 0.25, "medium": 0.5, "large": 1.0})  # share of max_position
@@ -29,6 +39,9 @@ class RiskProfile:
             value = getattr(self, name)
             if not 0 < value <= 1:
                 raise ValueError(f"risk profile {self.name!r}: {name}={value} must be in (0, 1]")
+        if self.brake_window < 1 or not 0 <= self.brake_release < 1:
+            raise ValueError(f"risk profile {self.name!r}: brake_window={self.brake_window} must be >= 1 and "
+                             f"brake_release={self.brake_release} in [0, 1)")
 
 
 PROFILES: dict[str, RiskProfile] = {
@@ -52,6 +65,28 @@ def get_profile(name: str | RiskProfile) -> RiskProfile:
         raise ValueError(f"unknown character {name!r}; choose from {', '.join(PROFILES)}") from None
 
 
+class DrawdownBrake:
+    """Stateful drawdown brake with a rolling peak and hysteresis; one per agent, fed once per decision."""
+
+    def __init__(self, profile: RiskProfile) -> None:
+        self.profile = profile
+        self.history: deque[float] = deque(maxlen=profile.brake_window)
+        self.engaged = False
+        self.drawdown = 0.0
+        self.days_engaged = 0
+
+    def update(self, equity: float) -> bool:
+        self.history.append(float(equity))
+        peak = max(self.history)
+        self.drawdown = 0.0 if peak <= 0 else max(0.0, 1 - equity / peak)
+        if self.engaged and self.drawdown <= self.profile.brake_release * self.profile.drawdown_brake:
+            self.engaged = False
+        elif not self.engaged and self.drawdown >= self.profile.drawdown_brake:
+            self.engaged = True
+        self.days_engaged += int(self.engaged)
+        return self.engaged
+
+
 @dataclass(frozen=True)
 class RiskCheck:
     weight: float | None  # None: keep the book as it is
@@ -60,11 +95,17 @@ class RiskCheck:
 
 def apply_risk(
     profile: RiskProfile, proposed: float | None, book: PortfolioSnapshot, last_close: float,
-    allow_short: bool = False,
+    allow_short: bool = False, brake: DrawdownBrake | None = None,
 ) -> RiskCheck:
-    """Final target weight after the limits; `proposed` None means the trader holds."""
+    """Final target weight after the limits; `proposed` None means the trader holds. `brake` (the agent's
+    DrawdownBrake) is fed this step's equity; without one (a one-off check) the drawdown is the snapshot's,
+    from its all-time peak -- an agent that trades day after day must pass its brake, or it ratchets."""
     notes: list[str] = []
     target = proposed
+    if brake is not None:
+        braked, drawdown = brake.update(book.equity), brake.drawdown  # fed every step, stop-loss days too
+    else:
+        braked, drawdown = book.drawdown >= profile.drawdown_brake, book.drawdown
     if book.quantity > 0 and book.avg_cost > 0 and last_close <= book.avg_cost * (1 - profile.stop_loss):
         notes.append(f"stop-loss: close {last_close:.2f} <= {1 - profile.stop_loss:.0%} of cost {book.avg_cost:.2f}")
         return RiskCheck(0.0, tuple(notes))
@@ -72,9 +113,9 @@ def apply_risk(
         notes.append(f"stop-loss (short): close {last_close:.2f} >= {1 + profile.stop_loss:.0%} of entry")
         return RiskCheck(0.0, tuple(notes))
     cap = profile.max_position
-    if book.drawdown >= profile.drawdown_brake:
+    if braked:
         cap = min(cap, profile.brake_position)
-        notes.append(f"drawdown brake: {book.drawdown:.1%} from peak, exposure capped at {cap:.0%}")
+        notes.append(f"drawdown brake: {drawdown:.1%} from peak, exposure capped at {cap:.0%}")
     floor = -cap if allow_short else 0.0
     if target is None:
         if book.weight > cap + profile.drift_band or book.weight < floor - profile.drift_band:

@@ -95,6 +95,11 @@ def simulate(
     books = {s.name: Portfolio(initial_cash, costs, allow_short=allow_short) for s in strategies}
     rngs = {s.name: agent_rng(seed, s.name) for s in strategies}
     traces = {s.name: AgentTrace(s.name) for s in strategies}
+    step_ts = [market.bar_ts(int(i)) for i in steps]
+    for strategy in strategies:  # agents whose daily answers do not depend on their trades lay them out first
+        prepare = getattr(strategy, "prepare", None)
+        if prepare is not None:
+            prepare(market, step_ts, ppy)
     for n, i in enumerate(steps):
         ts = market.bar_ts(int(i))
         view = market.history(ts)

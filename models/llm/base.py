@@ -173,6 +173,38 @@ class FincortexChatModel(BaseChatModel):
             self.response_cache.put(key, "score", self.model_name, self.model_hash, request, scores)
         return scores
 
+    def _score_batch(self, prompts: list[str | ChatDicts], choices: list[str]) -> list[dict[str, float]]:
+        """Backend hook for many prompts at once; the default scores them one by one."""
+        return [self._score(p, choices) for p in prompts]
+
+    def score_choices_batch(
+        self, prompts: Sequence[PromptLike], choices: Sequence[str], *, raw: bool = False,
+    ) -> list[dict[str, float]]:
+        """`score_choices` for many prompts with the same choices: cache hits are served from the cache, the
+        misses go to the backend together (the local backend scores them in padded batches), and each miss
+        is cached under the same key `score_choices` uses, so either call replays the other."""
+        choices = list(choices)
+        if not choices or any(not isinstance(c, str) or c == "" for c in choices) or len(set(choices)) != len(choices):
+            raise ValueError(f"choices must be distinct non-empty strings, got {choices!r}")
+        if raw and any(not isinstance(p, str) for p in prompts):
+            raise ValueError("raw=True scores a plain text continuation: pass the prompts as strings")
+        norms: list[str | ChatDicts] = [p if raw else to_chat_dicts(p) for p in prompts]
+        out: list[dict[str, float] | None] = [None] * len(norms)
+        keys: list[str | None] = [None] * len(norms)
+        for i, norm in enumerate(norms):
+            if self.response_cache is not None:
+                keys[i] = cache_key("score", self.model_hash, {"prompt": norm, "raw": raw, "choices": choices})
+                out[i] = self.response_cache.get(keys[i])
+        missing = [i for i, o in enumerate(out) if o is None]
+        if missing:
+            scored = self._score_batch([norms[i] for i in missing], choices)
+            for i, scores in zip(missing, scored):
+                out[i] = scores
+                if self.response_cache is not None:
+                    request = {"prompt": norms[i], "raw": raw, "choices": choices}
+                    self.response_cache.put(keys[i], "score", self.model_name, self.model_hash, request, scores)
+        return [o for o in out if o is not None]
+
     def choose(self, prompt: PromptLike, choices: Sequence[str], *, raw: bool = False) -> tuple[str, dict[str, float]]:
         """The most likely choice and the distribution over choices (softmax of the log-probs)."""
         probs = choice_probabilities(self.score_choices(prompt, choices, raw=raw))

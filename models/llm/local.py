@@ -173,6 +173,47 @@ def score(lm: LoadedLM, prompt: str | ChatDicts, choices: list[str]) -> dict[str
     return dict(zip(choices, continuation_logprobs(lm, prefix, conts)))
 
 
+def score_batch(lm: LoadedLM, prompts: list[str | ChatDicts], choices: list[str], batch_size: int = 16) -> list[dict[str, float]]:
+    """`score` for many prompts: right-padded batches of `batch_size` prompts. When every choice is one token
+    (Yes/No) one sequence per prompt suffices (the prefix's last logits score all choices); otherwise each
+    (prompt, choice) pair is one sequence, as in `continuation_logprobs`."""
+    import torch
+
+    tok = lm.tokenizer
+    conts = [tok(c, add_special_tokens=False)["input_ids"] for c in choices]
+    prefixes = [tok(p if isinstance(p, str) else render_chat(tok, p), add_special_tokens=False)["input_ids"]
+                for p in prompts]
+    if any(not p for p in prefixes):
+        raise ValueError("score_choices needs a non-empty prompt")
+    single = all(len(c) == 1 for c in conts)
+    pad = tok.pad_token_id if tok.pad_token_id is not None else 0
+    out: list[dict[str, float]] = []
+    for b in range(0, len(prefixes), batch_size):
+        group = prefixes[b: b + batch_size]
+        seqs = group if single else [p + c for p in group for c in conts]
+        width = max(len(s) for s in seqs)
+        ids = torch.full((len(seqs), width), pad, dtype=torch.long)
+        mask = torch.zeros((len(seqs), width), dtype=torch.long)
+        for i, s in enumerate(seqs):
+            ids[i, : len(s)] = torch.tensor(s)
+            mask[i, : len(s)] = 1
+        with torch.no_grad():
+            logits = lm.model(input_ids=ids.to(lm.device), attention_mask=mask.to(lm.device)).logits.float()
+        logp = torch.log_softmax(logits, dim=-1)
+        for g, prefix in enumerate(group):
+            if single:
+                last = logp[g, len(prefix) - 1]
+                out.append({ch: float(last[c[0]]) for ch, c in zip(choices, conts)})
+                continue
+            row = {}
+            for k, (ch, c) in enumerate(zip(choices, conts)):
+                i = g * len(conts) + k
+                positions = torch.arange(len(prefix) - 1, len(prefix) - 1 + len(c), device=logp.device)
+                row[ch] = float(logp[i, positions, torch.tensor(c, device=logp.device)].sum())
+            out.append(row)
+    return out
+
+
 class LocalChatModel(FincortexChatModel):
     """A transformers causal LM in this process (CPU float32, or GPU bf16)."""
 
@@ -199,6 +240,9 @@ class LocalChatModel(FincortexChatModel):
 
     def _score(self, prompt: str | ChatDicts, choices: list[str]) -> dict[str, float]:
         return score(self.lm, prompt, choices)
+
+    def _score_batch(self, prompts: list[str | ChatDicts], choices: list[str]) -> list[dict[str, float]]:
+        return score_batch(self.lm, prompts, choices)
 
 
 def build(settings: Any, store: Any, spec: str, response_cache: Any, **params: Any) -> LocalChatModel:
