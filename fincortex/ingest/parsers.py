@@ -12,6 +12,7 @@ from pathlib import Path
 
 from fincortex.ingest.dates import available_from, parse_when
 from fincortex.ingest.documents import Document, IngestError, Section, text_hash
+from fincortex.ingest.encodings import sniff
 from fincortex.ingest.text_blocks import text_to_sections
 
 TEXT_COLUMNS = ("text", "content", "body", "article", "description")
@@ -32,38 +33,12 @@ class FileOptions:
     ingested_at: datetime | None = None  # the run's clock: files without a date become public now
 
 
-def sniff(path: Path, encoding: str) -> None:
-    """Reject empty, binary and wrongly-encoded files before any work, with the reason."""
-    size = path.stat().st_size
-    if size == 0:
-        raise IngestError("empty file (0 bytes)")
-    with open(path, "rb") as handle:
-        head = handle.read(8192)
-    if b"\x00" in head:
-        raise IngestError("binary content (NUL bytes), not text: is the extension right?")
-    controls = sum(1 for b in head if b < 32 and b not in (9, 10, 12, 13))
-    if controls > len(head) * 0.05:
-        raise IngestError("binary content (control bytes), not text: is the extension right?")
-    _check_encoding(path, encoding)
+class Parsed(list):
+    """Documents from one file, plus the problems the parser survived (reported on the file's outcome)."""
 
-
-def _check_encoding(path: Path, encoding: str) -> None:
-    decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
-    offset = 0
-    with open(path, "rb") as handle:
-        while block := handle.read(STREAM_BLOCK):
-            try:
-                decoder.decode(block)
-            except UnicodeDecodeError as exc:
-                raise IngestError(
-                    f"not valid {encoding} text (byte 0x{exc.object[exc.start]:02x} at offset "
-                    f"{offset + exc.start}); pass --encoding cp1252 or latin-1 if that is its encoding"
-                ) from None
-            offset += len(block)
-        try:
-            decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            raise IngestError(f"not valid {encoding} text (truncated character at the end)") from None
+    def __init__(self, documents=(), warnings: list[str] | None = None) -> None:
+        super().__init__(documents)
+        self.warnings = list(warnings or [])
 
 
 def _base(path: Path, options: FileOptions, file_hash: str, **fields) -> dict:
@@ -108,11 +83,11 @@ def _stream_text_sections(path: Path, encoding: str) -> Iterator[Section]:
 
 
 def parse_text(path: Path, options: FileOptions, file_hash: str) -> list[Document]:
-    sniff(path, options.encoding)
-    with open(path, "rb") as handle:
+    encoding = sniff(path, options.encoding)
+    with open(path, encoding=encoding) as handle:
         if not handle.read(STREAM_BLOCK).strip():
             raise IngestError("no text (only whitespace)")
-    return [Document(sections=_stream_text_sections(path, options.encoding), **_base(path, options, file_hash))]
+    return [Document(sections=_stream_text_sections(path, encoding), **_base(path, options, file_hash))]
 
 
 # -- PDF ----------------------------------------------------------------------------------------------
@@ -144,8 +119,8 @@ def parse_pdf(path: Path, options: FileOptions, file_hash: str) -> list[Document
 def parse_html(path: Path, options: FileOptions, file_hash: str) -> list[Document]:
     from bs4 import BeautifulSoup
 
-    sniff(path, options.encoding)
-    soup = BeautifulSoup(path.read_text(encoding=options.encoding), "html.parser")
+    encoding = sniff(path, options.encoding)
+    soup = BeautifulSoup(path.read_text(encoding=encoding), "html.parser")
     for tag in soup(["script", "style", "noscript"]):
         tag.decompose()
     title = soup.title.get_text(strip=True) if soup.title else path.stem
@@ -228,8 +203,8 @@ def _require_text_fields(fields: list[str], where: str) -> None:
 
 
 def parse_csv(path: Path, options: FileOptions, file_hash: str) -> list[Document]:
-    sniff(path, options.encoding)
-    with open(path, newline="", encoding=options.encoding) as handle:
+    encoding = sniff(path, options.encoding)
+    with open(path, newline="", encoding=encoding) as handle:
         reader = csv.DictReader(handle)
         _require_text_fields(reader.fieldnames or [], "CSV header")
 
@@ -243,9 +218,9 @@ def parse_csv(path: Path, options: FileOptions, file_hash: str) -> list[Document
 
 
 def parse_json(path: Path, options: FileOptions, file_hash: str) -> list[Document]:
-    sniff(path, options.encoding)
+    encoding = sniff(path, options.encoding)
     try:
-        data = json.loads(path.read_text(encoding=options.encoding))
+        data = json.loads(path.read_text(encoding=encoding))
     except json.JSONDecodeError as exc:
         raise IngestError(f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
     if isinstance(data, dict):
@@ -258,23 +233,38 @@ def parse_json(path: Path, options: FileOptions, file_hash: str) -> list[Documen
 
 
 def parse_jsonl(path: Path, options: FileOptions, file_hash: str) -> list[Document]:
-    sniff(path, options.encoding)
+    """One record per line; a broken line is left out and reported, the good lines still land."""
+    encoding = sniff(path, options.encoding)
+    problems: list[str] = []
 
     def records() -> Iterator[tuple[str, dict]]:
-        with open(path, encoding=options.encoding) as handle:
+        with open(path, encoding=encoding) as handle:
             for number, line in enumerate(handle, start=1):
                 if not line.strip():
                     continue
                 try:
                     record = json.loads(line)
                 except json.JSONDecodeError as exc:
-                    raise IngestError(f"invalid JSON on line {number}: {exc.msg}") from None
+                    problems.append(f"line {number}: invalid JSON ({exc.msg} at column {exc.colno})")
+                    continue
                 if not isinstance(record, dict):
-                    raise IngestError(f"line {number} is not a JSON object")
-                _require_text_fields(list(record), f"JSONL line {number}")
+                    problems.append(f"line {number}: not a JSON object")
+                    continue
+                try:
+                    _require_text_fields(list(record), f"line {number}")
+                except IngestError as exc:
+                    problems.append(str(exc))
+                    continue
                 yield _pick(record, ("id",)) or str(number), record
 
-    return _record_documents(path, options, file_hash, records())
+    try:
+        documents = _record_documents(path, options, file_hash, records())
+    except IngestError as exc:
+        raise IngestError("; ".join([str(exc), *problems[:5]])) from None
+    if not problems:
+        return documents
+    shown = "; ".join(problems[:5]) + (f"; and {len(problems) - 5} more" if len(problems) > 5 else "")
+    return Parsed(documents, [f"{len(problems)} JSONL line(s) left out, the other records landed: {shown}"])
 
 
 PARSERS: dict[str, Callable[[Path, FileOptions, str], list[Document]]] = {

@@ -21,6 +21,7 @@ import pyarrow as pa
 
 from fincortex.ingest.chunking import Chunker
 from fincortex.ingest.documents import Document, IngestError, chunk_id_for, doc_id_for
+from fincortex.progress import Progress, report as report_progress
 from fincortex.store import ROW_GROUP_SIZE, Store
 
 STREAM_THRESHOLD_BYTES = 32 << 20  # origins above this stream their chunks instead of batching
@@ -38,13 +39,14 @@ class Origin:
     size: int
     hash: Callable[[], str]
     parse: Callable[[str], list[Document]]
-    error: str | None = None  # known bad before parsing (missing path, ...)
+    error: str | None = None  # known bad before parsing (missing path, symlink loop, ...)
+    skipped: str | None = None  # deliberately not ingested (hidden, unsupported type): why, for the report
 
 
 @dataclass
 class Outcome:
     item: str
-    outcome: str  # added | replaced | unchanged | failed
+    outcome: str  # added | replaced | unchanged | skipped | failed
     reason: str | None = None
     n_documents: int = 0
     n_chunks: int = 0
@@ -76,6 +78,7 @@ class IngestReport:
             "added": self.count("added"),
             "replaced": self.count("replaced"),
             "unchanged": self.count("unchanged"),
+            "skipped": self.count("skipped"),
             "failed": self.count("failed"),
             "documents": sum(o.n_documents for o in self.outcomes),
             "chunks": sum(o.n_chunks for o in self.outcomes),
@@ -108,8 +111,9 @@ class IngestPipeline:
         self,
         origins: Iterable[Origin],
         args: dict | None = None,
-        on_outcome: Callable[[Outcome], None] | None = None,
+        progress: Progress | None = None,
     ) -> IngestReport:
+        """Ingest `origins`; each file's Outcome reaches `progress` as it lands (stage 'ingest', item=outcome)."""
         started = time.perf_counter()
         report = IngestReport(run_id=uuid.uuid4().hex[:12])
         self.start_run(report.run_id, args or {})
@@ -119,8 +123,7 @@ class IngestPipeline:
 
         def record(outcome: Outcome) -> None:
             report.outcomes.append(outcome)
-            if on_outcome:
-                on_outcome(outcome)
+            report_progress(progress, "ingest", len(report.outcomes), None, outcome.item, outcome)
 
         def flush() -> None:
             nonlocal pending, pending_chunks
@@ -163,6 +166,10 @@ class IngestPipeline:
         try:
             if origin.error:
                 raise IngestError(origin.error)
+            if origin.skipped:
+                outcome.outcome, outcome.reason = "skipped", origin.skipped
+                outcome.seconds = time.perf_counter() - t0
+                return Prepared(origin, "", outcome, [], False)
             origin_hash = origin.hash()
             if known.get(origin.uri) == origin_hash:
                 outcome.outcome = "unchanged"
@@ -171,7 +178,7 @@ class IngestPipeline:
                 stream(origin, origin_hash, outcome)
                 streamed = True
             else:
-                documents = self._prepare(origin, origin_hash)
+                documents = self._prepare(origin, origin_hash, outcome)
                 outcome.outcome = "replaced" if origin.uri in known else "added"
                 outcome.n_documents = len(documents)
                 outcome.n_chunks = sum(len(rows) for _, rows in documents)
@@ -194,8 +201,9 @@ class IngestPipeline:
                 doc.available_at,
             )
 
-    def _prepare(self, origin: Origin, origin_hash: str) -> list[tuple[Document, list]]:
+    def _prepare(self, origin: Origin, origin_hash: str, outcome: Outcome) -> list[tuple[Document, list]]:
         documents = origin.parse(origin_hash)
+        _note_warnings(outcome, documents)
         seen: set[str] = set()
         prepared = []
         for doc in documents:
@@ -248,6 +256,7 @@ class IngestPipeline:
         documents) and a killed run's leftovers are removed by `_remove_orphan_chunks` on the next run.
         """
         documents = origin.parse(origin_hash)
+        _note_warnings(outcome, documents)
         with self.store.write() as conn:
             self._delete_origin(conn, origin.uri)
         for doc in documents:
@@ -301,9 +310,14 @@ class IngestPipeline:
                 "SELECT run_id, pid FROM ingest_runs WHERE status = 'running'"
             ).fetchall():
                 if pid is None or not _alive(pid):
+                    # what the killed run committed is in its ingest_files rows: count it, not 0
                     conn.execute(
-                        "UPDATE ingest_runs SET status = 'aborted', finished_at = ? WHERE run_id = ?",
-                        [_now(), stale_id],
+                        "UPDATE ingest_runs SET status = 'aborted', finished_at = ?, "
+                        "n_ok = (SELECT count(*) FROM ingest_files f WHERE f.run_id = ? AND f.outcome IN ('added', 'replaced')), "
+                        "n_unchanged = (SELECT count(*) FROM ingest_files f WHERE f.run_id = ? AND f.outcome = 'unchanged'), "
+                        "n_failed = (SELECT count(*) FROM ingest_files f WHERE f.run_id = ? AND f.outcome = 'failed') "
+                        "WHERE run_id = ?",
+                        [_now(), stale_id, stale_id, stale_id, stale_id],
                     )
             self._remove_orphan_chunks(conn)
             conn.execute(
@@ -319,6 +333,13 @@ class IngestPipeline:
                 [_now(), "ok" if report.ok else "failed", report.count("added", "replaced"),
                  report.count("unchanged"), report.count("failed"), report.run_id],
             )
+
+
+def _note_warnings(outcome: Outcome, documents) -> None:
+    """Problems a parser survived (e.g. broken JSONL lines it left out) become the outcome's reason."""
+    notes = list(getattr(documents, "warnings", None) or [])
+    if notes:
+        outcome.reason = "; ".join(notes)
 
 
 def _alive(pid: int) -> bool:

@@ -12,24 +12,28 @@ from fincortex.datasets.fetch import sha256_file
 from fincortex.ingest.documents import Document
 from fincortex.ingest.parsers import PARSERS, FileOptions, parse_file
 from fincortex.ingest.pipeline import Origin
+from fincortex.ingest.walk import Skip, walk
 
 
 def file_origins(paths: list[Path], options: FileOptions) -> Iterator[Origin]:
-    """Expand folders (recursively, supported extensions, sorted) and report missing paths as failures."""
+    """Expand folders (fincortex/ingest/walk.py: every entry gets an outcome) and report missing paths."""
     seen: set[Path] = set()
+    named = {Path(p).expanduser().resolve() for p in paths if Path(p).expanduser().is_file()}
     for raw in paths:
         path = Path(raw).expanduser()
         if not path.exists():
-            yield Origin(str(raw), str(path), 0, lambda: "", lambda h: [], error="no such file or directory")
+            error = "broken symbolic link or link loop" if path.is_symlink() else "no such file or directory"
+            yield Origin(str(raw), str(path), 0, lambda: "", lambda h: [], error=error)
             continue
-        files = (
-            sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
-            if path.is_dir()
-            else [path]
-        )
-        if path.is_dir():
-            files = [p for p in files if p.suffix.lower() in PARSERS]
-        for file in files:
+        for file in walk(path, set(PARSERS)) if path.is_dir() else [path]:
+            if isinstance(file, Skip):
+                key = file.path.absolute()
+                if key in seen or key in named:  # a file also named explicitly gets that outcome instead
+                    continue
+                seen.add(key)
+                yield Origin(str(file.path), str(file.path), 0, lambda: "", lambda h: [],
+                             error=file.reason if file.failed else None, skipped=None if file.failed else file.reason)
+                continue
             resolved = file.resolve()
             if resolved in seen:
                 continue
