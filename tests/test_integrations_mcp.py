@@ -67,3 +67,51 @@ def test_mcp_stdio_session_lists_tools_and_searches_point_in_time(world):
     assert [c["chunk_id"] for c in run["tool_calls"][0]["chunks"]] == ids
     audit = client.agent_audit(out["run_id"])
     assert audit["clean"] and audit["n_chunks"] == len(ids)
+
+
+def test_mcp_streamable_http_on_loopback_only(world):
+    import socket
+    import subprocess
+    import time
+
+    from mcp import ClientSession
+    from mcp.client.streamable_http import streamable_http_client
+    from typer.testing import CliRunner
+
+    from fincortex.cli import app
+
+    client, store = world
+    refused = CliRunner().invoke(app, ["mcp", "--transport", "http", "--host", "0.0.0.0", "--db", str(store.path)])
+    assert refused.exit_code == 2 and "not a loopback address" in refused.output
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {**os.environ, "FINCORTEX_HOME": str(client.settings.home), "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen([sys.executable, "-c", "from fincortex.cli import main; main()", "mcp", "--transport",
+                             "http", "--port", str(port), "--db", str(store.path)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline and proc.poll() is None:
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.3)
+        assert proc.poll() is None, proc.stdout.read()
+
+        async def session_flow():
+            async with streamable_http_client(f"http://127.0.0.1:{port}/mcp") as (read, write), \
+                    ClientSession(read, write) as session:
+                await session.initialize()
+                names = {t.name for t in (await session.list_tools()).tools}
+                found = await session.call_tool("search", {"query": QUERY, "k": 20, "as_of": AS_OF})
+                return names, found
+
+        names, found = anyio.run(session_flow)
+        assert names == {"search", "sql", "ask", "forecast", "backtest"}
+        ids = {h["chunk_id"] for h in found.structured_content["hits"]}
+        assert ids and not ids & future_chunk_ids(store)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

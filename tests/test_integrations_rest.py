@@ -96,6 +96,8 @@ def test_a_token_protects_every_route(world):
         assert guarded.get("/health", headers={"Authorization": "Bearer wrong"}).status_code == 401
         ok = guarded.post("/search", json={"query": QUERY, "as_of": AS_OF}, headers={"Authorization": f"Bearer {TOKEN}"})
         assert ok.status_code == 200 and ok.json()["hits"]
+        schema = guarded.get("/openapi.json")  # the schema stays readable; it declares the bearer scheme
+        assert schema.status_code == 200 and "HTTPBearer" in schema.json()["components"]["securitySchemes"]
 
 
 def test_non_loopback_bind_without_authentication_is_refused(world, monkeypatch):
