@@ -60,6 +60,12 @@ class Client:
 
         return service.list_datasets(self.settings)
 
+    def dataset_records(self, spec: str) -> list:
+        """The records of a records dataset: PhraseBank's LabelledSentence, ForecastBench's ForecastRound."""
+        from fincortex.datasets import service
+
+        return service.records(self.settings, spec)
+
     def ingest(
         self,
         paths=None,

@@ -141,11 +141,12 @@ def test_record_kinds_parse_and_ingest_names_their_consumer(client):
     phrasebank = registry.get_connector("phrasebank")
     sentences = list(phrasebank.transform_data(client.pull("phrasebank")))
     assert len(sentences) > 4800 and {s.label for s in sentences} == {"negative", "neutral", "positive"}
-    forecastbench = registry.get_connector("forecastbench")
-    rounds = list(forecastbench.transform_data(client.pull("forecastbench")))
+    rounds = client.dataset_records("forecastbench")  # what the Forecasts page offers
     assert [r.forecast_date for r in rounds][:2] == ["2025-10-26", "2025-11-09"] and len(rounds) == 9
     assert all(r.questions.is_file() and r.resolutions and r.resolutions.is_file() for r in rounds)
-    assert all(r.resolutions is None for r in forecastbench.transform_data(client.pull("forecastbench:question_sets")))
+    assert all(r.resolutions is None for r in client.dataset_records("forecastbench:question_sets"))
+    with pytest.raises(DatasetError, match="dataset 'tatqa' holds documents, not records"):
+        client.dataset_records("tatqa")
     for name in ("phrasebank", "forecastbench"):
         connector = registry.get_connector(name)
         assert isinstance(connector, RecordConnector)

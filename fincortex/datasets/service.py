@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from fincortex.config import Settings
-from fincortex.datasets.connector import DOCUMENTS, PRICES, Connector
+from fincortex.datasets.connector import DOCUMENTS, PRICES, Connector, RecordConnector
 from fincortex.datasets.fetch import PulledDataset
-from fincortex.datasets.manifest import DatasetFile
+from fincortex.datasets.manifest import DatasetError, DatasetFile
 from fincortex.datasets.registry import all_connectors, get_connector
 
 
@@ -21,6 +21,16 @@ def pull(settings: Settings, spec: str, on_file: Callable[[DatasetFile], None] |
     """Bring a dataset (or NAME:SUBSET) into the cache: a mirror copy or a download, sha256-verified."""
     name, subset = split_spec(spec)
     return get_connector(name).pull(subset, mirror=settings.mirror, cache_dir=settings.cache_dir, on_file=on_file)
+
+
+def records(settings: Settings, spec: str) -> list:
+    """The parsed records of a labelled-pairs or forecast-questions dataset (pulled first, verified)."""
+    name, subset = split_spec(spec)
+    connector = get_connector(name)
+    if not isinstance(connector, RecordConnector):
+        raise DatasetError(f"dataset {name!r} holds {connector.kind}, not records: `fincortex ingest --dataset {name}`")
+    pulled = connector.pull(subset, mirror=settings.mirror, cache_dir=settings.cache_dir)
+    return list(connector.transform_data(pulled))
 
 
 def describe(connector: Connector, settings: Settings) -> dict:

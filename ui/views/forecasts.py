@@ -24,12 +24,9 @@ st.caption("Every forecast is made as of the round's forecast date: the agent's 
 
 @st.cache_data(show_spinner="Reading the ForecastBench rounds from the data mirror...", ttl=600)
 def _rounds(db: str, mirror: str | None) -> dict[str, tuple[str, str]]:
-    """{forecast date: (question file, resolution file)} from the verified forecastbench dataset."""
-    pulled = common.client().pull("forecastbench")
-    files = [pulled.root / f.relpath for f in pulled.files]
-    questions = {p.name.split("-llm")[0]: p for p in files if "question_sets" in str(p)}
-    resolutions = {p.name.split("_resolution")[0]: p for p in files if "resolution_sets" in str(p)}
-    return {d: (str(questions[d]), str(resolutions[d])) for d in sorted(questions, reverse=True) if d in resolutions}
+    """{forecast date: (question file, resolution file)}: the rounds of the verified forecastbench dataset."""
+    rounds = sorted(common.client().dataset_records("forecastbench"), key=lambda r: r.forecast_date, reverse=True)
+    return {r.forecast_date: (str(r.questions), str(r.resolutions)) for r in rounds if r.resolutions}
 
 
 def _save_upload(upload: Any, kind: str) -> Path | None:
