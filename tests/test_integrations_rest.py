@@ -153,3 +153,45 @@ def test_a_real_uvicorn_on_loopback_answers_search(world):
         uv.should_exit = True
         thread.join(timeout=30)
     assert not thread.is_alive()
+
+
+def wait(api, job_id: str, limit_s: float = 300) -> dict:
+    deadline = time.time() + limit_s
+    while (job := api.get(f"/jobs/{job_id}").json())["state"] in ("queued", "running") and time.time() < deadline:
+        time.sleep(0.3)
+    return job
+
+
+def test_forecast_jobs_one_question_and_a_round(world, api, tmp_path_factory):
+    from datetime import date
+
+    from agents_support import market_question, write_round
+
+    from fincortex.models.llm.tiny import build_tiny_causal_lm
+
+    client, store = world
+    tiny = str(build_tiny_causal_lm(tmp_path_factory.mktemp("tiny") / "tiny-chat", seed=0))
+    one = api.post("/forecast", json={"question": "Will Apple raise its dividend by June 2020?", "as_of": AS_OF,
+                                      "models": [tiny], "samples": 1})
+    assert one.status_code == 202, one.text
+    job = wait(api, one.json()["job_id"])
+    assert job["state"] == "done", job["error"]
+    result = job["result"]
+    assert 0 < result["probability"] < 1 and result["forecast_date"].startswith("2020-03-01T23:59")
+    assert not {e["chunk_id"] for e in result["evidence"]} & future_chunk_ids(store)
+    assert client.agent_audit(result["forecaster_run_id"])["clean"]
+
+    questions = [market_question("m1", "Will Apple revenue collapse?", 0.2),
+                 market_question("m2", "Will Apple raise its dividend?", 0.7, source="manifold")]
+    resolutions = [{"id": q["id"], "source": q["source"], "direction": None, "resolution_date": "2020-03-08",
+                    "resolved_to": outcome, "resolved": True} for q, outcome in zip(questions, (0.0, 1.0))]
+    qfile, rfile = write_round(tmp_path_factory.mktemp("round"), date(2020, 3, 1), questions, resolutions)
+    started = api.post("/forecast/round", json={"questions": str(qfile), "resolutions": str(rfile),
+                                                "models": [tiny], "samples": 1})
+    job = wait(api, started.json()["job_id"])
+    assert job["state"] == "done", job["error"]
+    assert job["progress"]["total"] == 2 and job["progress"]["done"] == 2
+    assert {"agent", "market", "always_0.5"} <= set(job["result"]["metrics"])
+    missing = wait(api, api.post("/forecast/round", json={"questions": "/nonexistent/q.json",
+                                                          "resolutions": str(rfile)}).json()["job_id"])
+    assert missing["state"] == "failed" and "/nonexistent/q.json" in missing["error"]
