@@ -173,6 +173,17 @@ class Client:
             return run_seeds(self.agent_deps(), config, list(seeds), progress)
         return run_backtest(self.agent_deps(), config, progress)
 
+    def backtest_portfolio(self, symbols, config, allocation: str = "inverse_vol", progress=None):
+        """One run over several symbols (agents.trading.multiasset): capital split by `allocation`
+        (inverse_vol | equal), one stored, audited sleeve per symbol, portfolio equity and metrics.
+        `config`: a BacktestConfig (its symbol is replaced per sleeve) or a dict of its fields."""
+        from fincortex.agents.trading.backtest import BacktestConfig
+        from fincortex.agents.trading.multiasset import run_portfolio
+
+        if isinstance(config, dict):
+            config = BacktestConfig(symbol=list(symbols)[0], **config)
+        return run_portfolio(self.agent_deps(), config, list(symbols), allocation, progress)
+
     def backtest_runs(self, limit: int = 20) -> list[dict]:
         from fincortex.agents.trading.backtest import list_runs
 

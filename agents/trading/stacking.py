@@ -36,7 +36,7 @@ def design(rows: Sequence[Sequence[float | None]], n_members: int) -> np.ndarray
 @dataclass
 class LogitStacker:
     members: tuple[str, ...]
-    C: float = 0.5
+    C: float = 0.05
     min_rows: int = 60
     model: object | None = field(default=None, repr=False)
     n_train: int = 0

@@ -50,7 +50,7 @@ def default_block(n: int) -> float:
 
 def paired_sharpe_diff_ci(
     a: Sequence[float], b: Sequence[float], periods_per_year: int, *, seed: int = 0, n_resamples: int = 2000,
-    block: float | None = None, confidence: float = 0.95,
+    block: float | None = None, confidence: float = 0.95, indices: np.ndarray | None = None,
 ) -> dict[str, float | None]:
     """Sharpe(a) - Sharpe(b) with a percentile interval from a paired stationary bootstrap over days.
     A resample where one side is flat (std 0) counts its Sharpe as 0 (a flat book earns nothing)."""
@@ -62,7 +62,7 @@ def paired_sharpe_diff_ci(
         return {"diff": None, "ci_low": None, "ci_high": None, "block": None, "n_resamples": 0}
     blk = block or default_block(n)
     point = float(_sharpe_rows(ra[None], periods_per_year)[0] - _sharpe_rows(rb[None], periods_per_year)[0])
-    idx = stationary_indices(n, n_resamples, blk, np.random.default_rng(seed))
+    idx = indices if indices is not None else stationary_indices(n, n_resamples, blk, np.random.default_rng(seed))
     diffs = _sharpe_rows(ra[idx], periods_per_year) - _sharpe_rows(rb[idx], periods_per_year)
     tail = (1 - confidence) / 2
     lo, hi = np.quantile(diffs, [tail, 1 - tail])
@@ -75,8 +75,10 @@ def paired_table(
 ) -> dict[str, dict[str, dict[str, float | None]]]:
     """{agent: {other: paired Sharpe-difference CI}} for every ordered pair of agents in one run."""
     names = list(returns)
-    return {a: {b: paired_sharpe_diff_ci(returns[a], returns[b], periods_per_year, seed=seed, n_resamples=n_resamples)
-                for b in names if b != a} for a in names}
+    n = len(next(iter(returns.values()))) if names else 0
+    idx = stationary_indices(n, n_resamples, default_block(n), np.random.default_rng(seed)) if n >= 10 else None
+    return {a: {b: paired_sharpe_diff_ci(returns[a], returns[b], periods_per_year, seed=seed, n_resamples=n_resamples,
+                                         indices=idx) for b in names if b != a} for a in names}
 
 
 def challenge_metrics(weights: Sequence[float], close: Sequence[float]) -> dict[str, float | None]:

@@ -13,17 +13,17 @@ from fincortex.cli import DbOption, MirrorOption, console, make_client
 
 def _agents(value: str) -> tuple[str, ...]:
     names = tuple(a.strip() for a in value.split(",") if a.strip())
-    return ("buyhold", "sma", "momentum", "llm") if names == ("all",) else names
+    return ("buyhold", "sma", "momentum", "llm", "ensemble") if names == ("all",) else names
 
 
 def register(app: typer.Typer) -> None:
     @app.command()
     def backtest(
-        symbol: Annotated[str, typer.Option("--symbol", help="Symbol in the prices table, e.g. BTC.")],
+        symbol: Annotated[str, typer.Option("--symbol", help="Symbol in the prices table, e.g. BTC; several (BTC,ETH): one portfolio run.")],
         start: Annotated[str, typer.Option("--start", help="First decision day (YYYY-MM-DD).")],
         end: Annotated[str, typer.Option("--end", help="Last decision day (YYYY-MM-DD), inclusive.")],
         agent: Annotated[str, typer.Option(
-            "--agent", help="llm | sma | momentum | buyhold, comma-separated, or all. Buy-and-hold always runs beside it.")] = "buyhold",
+            "--agent", help="ensemble | llm | sma | momentum | buyhold, comma-separated, or all. Buy-and-hold always runs beside it.")] = "buyhold",
         fees_bps: Annotated[float, typer.Option("--fees-bps", help="Fee per trade, basis points of notional.")] = 10.0,
         slippage_bps: Annotated[float, typer.Option("--slippage-bps", help="Slippage against the open, basis points.")] = 5.0,
         seed: Annotated[int, typer.Option("--seed", help="Seed of the agents' RNGs and of the bootstrap.")] = 0,
@@ -38,6 +38,11 @@ def register(app: typer.Typer) -> None:
         size: Annotated[str, typer.Option("--size", help="LLM trader's size: llm (second constrained choice) | fixed (medium step, one LLM call a day).")] = "llm",
         llm_every: Annotated[int, typer.Option("--llm-every", help="LLM trader: consult the model every N days (HOLD between; risk checks daily).")] = 1,
         threads: Annotated[Optional[int], typer.Option("--threads", help="LLM trader: torch CPU threads (1 is fastest on a busy machine).")] = None,
+        walk_forward: Annotated[bool, typer.Option("--walk-forward", help="Ensemble: refit the stacker at every step on outcomes known by then (else once, before the start).")] = False,
+        members: Annotated[Optional[str], typer.Option("--members", help="Ensemble members, comma-separated (default: all registered).")] = None,
+        drop: Annotated[Optional[str], typer.Option("--drop", help="Ensemble members to leave out, comma-separated.")] = None,
+        strict_warmup: Annotated[bool, typer.Option("--strict-warmup", help="Refuse when the store lacks the indicators' history before --start (default: warn).")] = False,
+        allocation: Annotated[str, typer.Option("--allocation", help="Several symbols: inverse_vol | equal.")] = "inverse_vol",
         json_out: Annotated[Optional[Path], typer.Option("--json", help="Write the report(s) as JSON here.")] = None,
         plot: Annotated[Optional[Path], typer.Option("--plot", help="Write equity + drawdown PNG here (first seed).")] = None,
         db: DbOption = None,
@@ -56,12 +61,22 @@ def register(app: typer.Typer) -> None:
                    "sentiment": sentiment, "cpu_threads": threads, "size_by": size, "decide_every": llm_every}
         try:
             seed_list = [int(s) for s in seeds.split(",")] if seeds else [seed]
-            config = BacktestConfig(symbol.upper(), start, end, _agents(agent), fees_bps, slippage_bps, cash, seed_list[0],
-                                    allow_short, llm=llm_cfg if "llm" in _agents(agent) else {})
             with Progress(console=console, transient=True) as progress:
                 task = progress.add_task(f"backtest {config.symbol} {start}..{end}", total=None)
                 reports = run_seeds(client.agent_deps(), config, seed_list,
                                     lambda n, total: progress.update(task, completed=n, total=total))
+            ens_cfg = {"walk_forward": walk_forward, "model": llm, "temperature": temperature, "character": character,
+                       "cpu_threads": threads, **({"members": tuple(members.split(","))} if members else {}),
+                       **({"drop": tuple(drop.split(","))} if drop else {})}
+            symbols = [x.strip().upper() for x in symbol.split(",") if x.strip()]
+            config = BacktestConfig(symbols[0], start, end, _agents(agent), fees_bps, slippage_bps, cash, seed_list[0],
+                                    allow_short, llm=llm_cfg if "llm" in _agents(agent) else {},
+                                    ensemble=ens_cfg if "ensemble" in _agents(agent) else {}, strict_warmup=strict_warmup)
+            if len(symbols) > 1:
+                from fincortex.cli.trading_portfolio import run_and_print
+
+                run_and_print(client, config, symbols, allocation, json_out)
+                return
         except (BacktestError, MarketDataError, ValueError) as exc:
             console.print(f"[red]error:[/red] {exc}")
             raise typer.Exit(2) from None
@@ -73,15 +88,17 @@ def register(app: typer.Typer) -> None:
                                 f"fees {fees_bps:g} bps  slippage {slippage_bps:g} bps  ({report.wall_s:.1f} s)",
                           caption="annualised figures, all metrics in the --json report and in DuckDB")
             for col in ("agent", "return", "Sharpe [95% CI]", "Sortino", "max DD", "win", "trades", "expo.",
-                        "vs B&H"):
+                        "vs B&H", "dSharpe vs B&H [paired CI]"):
                 table.add_column(col, justify="right" if col != "agent" else "left", no_wrap=True,
                                  min_width=9 if col == "agent" else None)
             for name, m in report.metrics.items():
                 table.add_row(name, _p(m["cumulative_return"]), _sharpe(m), _f(m["sortino"]), _p(m["max_drawdown"]),
                               _p(m["win_rate"]), str(m["n_trades"]), _p(m["exposure"]),
-                              _p(m["excess_return_vs_buyhold"]))
+                              _p(m["excess_return_vs_buyhold"]), _paired(m))
             console.print(table)
             console.print(report.leakage.summary())
+            for warning in report.warnings:
+                console.print(f"[yellow]warm-up:[/yellow] {warning}")
         if len(reports) > 1:
             console.print_json(json.dumps(summarize_seeds(reports)))
         if json_out:
@@ -122,6 +139,12 @@ def _p(x: float | None) -> str:
 
 def _f(x: float | None) -> str:
     return "-" if x is None else f"{x:.2f}"
+
+
+def _paired(m: dict) -> str:
+    if m.get("sharpe_minus_buyhold") is None or m.get("sharpe_minus_buyhold_ci_low") is None:
+        return "-"
+    return f"{m['sharpe_minus_buyhold']:+.2f} [{m['sharpe_minus_buyhold_ci_low']:+.2f}, {m['sharpe_minus_buyhold_ci_high']:+.2f}]"
 
 
 def _sharpe(m: dict) -> str:
