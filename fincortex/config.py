@@ -32,6 +32,8 @@ class Settings:
     lock_timeout_s: float = 60.0  # how long a connection waits for another process's write lock
     offline: bool = False
     llm: str = "local"  # chat model spec: local | <path> | <registered name> | openai:<base_url>#<model>
+    ui_ingest_roots: str = ""  # dashboard: os.pathsep-separated folders it may ingest from ("" = home + mirror)
+    ui_upload_max_mb: int = 200  # dashboard: largest upload, enforced by Streamlit and while streaming to disk
 
     @property
     def db_path(self) -> Path:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from fincortex.ui import common
+from fincortex.ui import common, login
 
 PAGES_DIR = Path(__file__).parent / "views"  # not "pages/": that name switches on the old file-based navigation
 
@@ -25,8 +25,11 @@ def _settings_sidebar() -> None:
         st.session_state["cfg_mirror"] = str(base.mirror) if base.mirror else ""
     with st.sidebar:
         st.markdown("### fincortex")
+        for refused in common.refused_settings():
+            st.error(refused)
         with st.expander("Settings", expanded=False):
-            st.text_input("Database file", key="cfg_db", help="DuckDB file (FINCORTEX_DB / --db)")
+            st.text_input("Database file", key="cfg_db",
+                          help="DuckDB file inside the data folder (FINCORTEX_DB / --db)")
             st.text_input(
                 "Data mirror folder",
                 key="cfg_mirror",
@@ -67,6 +70,8 @@ def _navigation() -> st.navigation:
     )
 
 
+if not login.gate():  # authentication before any page, setting or job list is drawn
+    st.stop()
 _nav = _navigation()
 _settings_sidebar()
 _nav.run()

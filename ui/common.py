@@ -14,6 +14,7 @@ from typing import Any
 
 import streamlit as st
 
+from fincortex import access
 from fincortex.client import Client
 from fincortex.config import Settings
 from fincortex.ui.jobs import JobRunner
@@ -48,13 +49,34 @@ def base_settings() -> Settings:
 
 
 def ui_settings() -> UiSettings:
-    """The database and mirror this session works on (the sidebar may change them)."""
+    """The database and mirror this session works on (the sidebar may change them, within fincortex/access.py's
+    bounds: a refused choice falls back to the server's own and `refused_settings` says why)."""
     base = base_settings()
-    db = st.session_state.get("cfg_db") or str(base.db_path)
-    mirror = st.session_state.get("cfg_mirror")
-    if mirror is None:
-        mirror = str(base.mirror) if base.mirror else ""
-    return UiSettings(db=Path(db).expanduser(), mirror=Path(mirror).expanduser() if mirror else None)
+    refused: list[str] = []
+    db_text = st.session_state.get("cfg_db") or str(base.db_path)
+    try:
+        db = access.allowed_db_path(db_text, base)
+    except access.PathRefused as exc:
+        refused.append(str(exc))
+        db = base.db_path.expanduser()
+    mirror_text = st.session_state.get("cfg_mirror")
+    if mirror_text is None:
+        mirror_text = str(base.mirror) if base.mirror else ""
+    mirror: Path | None = None
+    if mirror_text:
+        try:
+            mirror = access.allowed_mirror_path(mirror_text, base)
+        except access.PathRefused as exc:
+            refused.append(str(exc))
+            mirror = base.mirror
+    st.session_state["_cfg_refused"] = refused
+    return UiSettings(db=db, mirror=mirror)
+
+
+def refused_settings() -> list[str]:
+    """Why the sidebar's database or mirror choice was not taken (empty when both were)."""
+    ui_settings()
+    return list(st.session_state.get("_cfg_refused") or [])
 
 
 @st.cache_resource(show_spinner=False)

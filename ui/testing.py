@@ -183,6 +183,7 @@ def ui_env(home: Path, db: Path | None = None, mirror: Path | None = None) -> di
         "FINCORTEX_MIRROR": str(mirror or default_mirror()),
         "HF_HUB_OFFLINE": "1",
         "TRANSFORMERS_OFFLINE": "1",
+        "FINCORTEX_UI_HOST": "127.0.0.1",  # AppTest has no server address: say it is local (ui/login.py)
     }
 
 

@@ -17,7 +17,7 @@ MirrorOption = Annotated[
 ]
 
 
-def streamlit_command(port: int, host: str) -> list[str]:
+def streamlit_command(port: int, host: str, max_upload_mb: int = 200) -> list[str]:
     """The `streamlit run` line for the packaged app (headless: the user opens the URL)."""
     from importlib import resources
 
@@ -40,6 +40,10 @@ def streamlit_command(port: int, host: str) -> list[str]:
         "false",
         "--client.toolbarMode",
         "viewer",  # no "Deploy" button: this is an app, not a Streamlit dev session
+        "--server.maxUploadSize",
+        str(max_upload_mb),  # Streamlit refuses bigger uploads before they reach the app (ui/uploads.py checks too)
+        "--server.enableXsrfProtection",
+        "true",
     ]
 
 
@@ -58,9 +62,18 @@ def register(app: typer.Typer) -> None:
         ] = None,
     ) -> None:
         """Start the analyst dashboard (Streamlit) on http://HOST:PORT."""
+        from fincortex import access
+        from fincortex.config import Settings
+
         if not 0 < port < 65536:
             raise typer.BadParameter(f"port {port} is outside 1..65535", param_hint="--port")
+        if access.bind_needs_auth(host) and access.configured_password() is None:
+            raise typer.BadParameter(
+                f"refusing to serve {host} without authentication: anyone who can reach it could read and ingest "
+                f"data. Set {access.PASSWORD_ENV} (the dashboard then asks for it), or bind 127.0.0.1.",
+                param_hint="--host")
         env = dict(os.environ)
+        env[access.HOST_ENV] = host  # the app asks for the password whenever this is not loopback
         # the dashboard reads the same FINCORTEX_* settings as the SDK: pass the flags through env
         passed = {
             "FINCORTEX_DB": db,
@@ -71,7 +84,7 @@ def register(app: typer.Typer) -> None:
         for name, value in passed.items():
             if value is not None:
                 env[name] = str(Path(value).expanduser().resolve())
-        cmd = streamlit_command(port, host)
+        cmd = streamlit_command(port, host, Settings.from_env().ui_upload_max_mb)
         typer.echo(f"fincortex dashboard on http://{host}:{port}  (Ctrl+C stops it)")
         sys.stdout.flush()
         # become the server (no wrapper process): signals and the exit status are streamlit's own

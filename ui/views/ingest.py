@@ -9,11 +9,13 @@ from typing import Any
 
 import streamlit as st
 
+from fincortex import access
 from fincortex.ui import common, job_view
+from fincortex.ui import uploads as upload_store
 from fincortex.ui.jobs import JobStatus
 
 DOC_TYPES = ["(auto)", "filing", "transcript", "news", "report", "text"]
-UPLOAD_TYPES = ["pdf", "txt", "md", "html", "htm", "csv", "json"]
+UPLOAD_TYPES = ["pdf", "txt", "md", "html", "htm", "csv", "json", "jsonl"]
 
 st.title("Ingest")
 st.caption(
@@ -22,25 +24,19 @@ st.caption(
 )
 
 
-def _safe_name(name: str) -> str:
-    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(name).name).strip("._") or "upload"
-    return stem[:120]
-
-
 def _save_uploads(files: list[Any]) -> tuple[list[str], list[str]]:
-    """Keep uploads under <home>/uploads/<name> so that re-uploading a file updates the same document."""
-    folder = common.base_settings().home / "uploads"
-    folder.mkdir(parents=True, exist_ok=True)
-    saved, problems = [], []
-    for f in files:
-        data = f.getvalue()
-        if not data:
-            problems.append(f"{f.name}: the file is empty")
-            continue
-        target = folder / _safe_name(f.name)
-        target.write_bytes(data)
-        saved.append(str(target))
-    return saved, problems
+    """Uploads land under <home>/uploads (ui/uploads.py: Unicode names, no overwrites, streamed, bounded)."""
+    settings = common.base_settings()
+    return upload_store.save_uploads(files, settings.home / "uploads", settings.ui_upload_max_mb * 1_000_000)
+
+
+def _server_path(text: str) -> Path | None:
+    """The typed server path if it lies inside the ingest roots; otherwise the reason is shown."""
+    try:
+        return access.allowed_server_path(text, common.base_settings())
+    except access.PathRefused as exc:
+        st.error(str(exc))
+        return None
 
 
 def _metadata(prefix: str) -> dict[str, Any] | None:
@@ -114,9 +110,11 @@ if common.require("ingest"):
             meta_f = _metadata("fo")
             go = st.form_submit_button("Ingest folder", type="primary")
         if go:
-            path = Path(folder.strip()).expanduser() if folder.strip() else None
-            if path is None:
+            path = _server_path(folder) if folder.strip() else None
+            if not folder.strip():
                 st.error("Type a folder or file path.")
+            elif path is None:
+                pass  # refused: the reason is on the page
             elif not path.exists():
                 st.error(f"Path {path} does not exist on the server.")
             elif meta_f is not None:
@@ -158,9 +156,9 @@ if common.require("ingest"):
                             st.error(p)
                         target = saved[0] if saved else None
                     else:
-                        p = Path(price_path.strip()).expanduser()
-                        target = str(p) if p.is_file() else None
-                        if target is None:
+                        p = _server_path(price_path)
+                        target = str(p) if p is not None and p.is_file() else None
+                        if p is not None and target is None:
                             st.error(f"Price file {p} does not exist on the server.")
                     if target:
                         job_view.start(
