@@ -15,6 +15,7 @@ import time
 import faiss
 import numpy as np
 
+from fincortex.progress import report as report_progress
 from fincortex.retrieval import embedding_cache
 from fincortex.retrieval.faiss_index import DenseIndex, gpu_count, index_name
 from fincortex.retrieval.filters import ids_fingerprint
@@ -33,7 +34,7 @@ class DenseStage:
         self.ctx = ctx
         self._index: DenseIndex | None = None
         self._stamp: tuple | None = None
-        self._sorted_ids: tuple[int, np.ndarray] | None = None  # (id(index object), ids) cache
+        self._sorted_ids: tuple[str, np.ndarray] | None = None  # (fingerprint of the id set, sorted ids)
 
     @classmethod
     def index_name(cls, model_key: str, options: RetrievalOptions) -> str:
@@ -61,9 +62,10 @@ class DenseStage:
 
     def indexed_ids(self) -> np.ndarray:
         index = self.index
-        if self._sorted_ids is None or self._sorted_ids[0] != id(index):
-            self._sorted_ids = (id(index), np.sort(index.ids()))
-        return self._sorted_ids[1]
+        cached = self._sorted_ids
+        if cached is None or cached[0] != index.meta.fingerprint or len(cached[1]) != index.index.ntotal:
+            cached = self._sorted_ids = (index.meta.fingerprint, np.sort(index.ids()))
+        return cached[1]
 
     # -- search --------------------------------------------------------------------------------------
     def search(self, query: StageQuery, depth: int, allowed: np.ndarray | None) -> Ranked:
@@ -104,7 +106,7 @@ class DenseStage:
             ids, vectors = embedding_cache.load_embeddings(self.ctx.store, key, wanted)
             work.add(ids, vectors)
             report.added += len(ids)
-        on_embed = (lambda d, t: progress("embed", d, t)) if progress else None
+        on_embed = (lambda d, t: report_progress(progress, "embed", d, t)) if progress else None
         for ids, vectors in embedding_cache.embed_missing(self.ctx.store, self.ctx.embedder, wanted, on_embed):
             report.embedded += len(ids)
             if incremental:

@@ -33,6 +33,9 @@ def test_analyst_and_forecaster_with_the_default_model(tmp_path, mirror):
     write_documents(store, [DocRow(source_key="tatqa-dev-0", chunks=chunks, available_at=datetime(2021, 6, 1),
                                    available_at_rule="test: TAT-QA publication", source="tatqa", doc_type="report",
                                    title="TAT-QA dev context 0")])
+    from fincortex.retrieval import service
+
+    service.build_index(store, settings)  # as `fincortex index build` after an ingest: a search never builds
     chat = get_chat_model(settings, str(ensure_default_chat_model(SHARED_MODELS)))
 
     question = item["questions"][0]["question"]
