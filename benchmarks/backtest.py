@@ -49,14 +49,14 @@ class LoadSampler:
 
 
 def day_progress(label: str):
-    """A tqdm bar fed by the simulator's (done, total) callback: a cold run takes tens of minutes."""
+    """A tqdm bar fed by the simulator's progress events: a cold run takes tens of minutes."""
     from tqdm import tqdm
 
     bar = tqdm(desc=label, unit="day")
 
-    def update(done: int, total: int) -> None:
-        bar.total = total
-        bar.n = done
+    def update(event) -> None:
+        bar.total = event.total
+        bar.n = event.done
         bar.refresh()
     return update
 

@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # return types only: every capability is imported lazily, whe
     from fincortex.models.tuning.embedder import TuneResult
     from fincortex.models.tuning.pairs import PairsRun
     from fincortex.prices import PriceImport
+    from fincortex.progress import Progress
     from fincortex.retrieval.searcher import SearchResults
 
 
@@ -76,7 +77,7 @@ class Client:
         published_at=None,
         source: str = "file",
         encoding: str = "utf-8",
-        on_outcome=None,
+        progress: Progress | None = None,
         update_index: bool = True,
         engine: str = "local",
         ray_address: str | None = None,
@@ -94,7 +95,7 @@ class Client:
         if dataset:
             if paths:
                 raise ValueError("give either paths or a dataset, not both")
-            report = service.ingest_dataset(self.settings, self.store, dataset, on_outcome, engine=engine,
+            report = service.ingest_dataset(self.settings, self.store, dataset, progress, engine=engine,
                                             ray_options=self._ray_options(engine, ray_address))
         else:
             if isinstance(published_at, str):
@@ -103,10 +104,10 @@ class Client:
                                   encoding=encoding)
             if isinstance(paths, (str, Path)):
                 paths = [paths]
-            report = service.ingest_paths(self.settings, self.store, paths or [], options, on_outcome, engine=engine,
+            report = service.ingest_paths(self.settings, self.store, paths or [], options, progress, engine=engine,
                                           ray_options=self._ray_options(engine, ray_address))
         if update_index and report.count("added", "replaced") and self._has_index():
-            self.build_index()  # incremental: embeds only the new chunks, drops replaced ones
+            self.build_index(progress=progress)  # incremental: embeds only the new chunks, drops replaced ones
         return report
 
     def _ray_options(self, engine: str, address: str | None) -> Any:
@@ -157,7 +158,8 @@ class Client:
         return diagnose(self.settings)
 
     # -- trading: backtests (fincortex.agents.trading.backtest) ---------------------------------------------
-    def backtest(self, symbol: str, start: str, end: str, agents=("buyhold",), *, seeds=None, progress=None,
+    def backtest(self, symbol: str, start: str, end: str, agents=("buyhold",), *, seeds=None,
+                 progress: Progress | None = None,
                  **options) -> BacktestReport | list[BacktestReport]:
         """Backtest agents ('buyhold', 'sma', 'momentum', 'llm') on one symbol's daily bars.
 
@@ -211,7 +213,7 @@ class Client:
         return service.search(self.store, self.settings, query, k=k, as_of=as_of, tickers=tickers,
                               doc_types=doc_types, sources=sources, doc_ids=doc_ids, mode=mode, rerank=rerank)
 
-    def build_index(self, spec: str | None = None, rebuild: bool = False, progress=None) -> dict:
+    def build_index(self, spec: str | None = None, rebuild: bool = False, progress: Progress | None = None) -> dict:
         """Embed new chunks (cached per model), update the FAISS and BM25 indexes; `rebuild` starts over."""
         from fincortex.retrieval import service
 
@@ -223,7 +225,8 @@ class Client:
         return service.index_status(self.store, self.settings)
 
     def evaluate_retrieval(self, beir_dir, modes=("dense", "bm25", "hybrid"), rerank: bool = False,
-                           json_out=None, max_queries: int | None = None, store_path=None, progress=None,
+                           json_out=None, max_queries: int | None = None, store_path=None,
+                           progress: Progress | None = None,
                            embedder: str | None = None, reranker: str | None = None) -> dict:
         """nDCG@10, MRR@10, recall@k, MAP of the search pipeline on a BEIR folder (ranx). embedder/reranker:
         a registered name, folder or id (default: what search uses for this database)."""
@@ -240,11 +243,11 @@ class Client:
 
         return get_chat_model(self.settings, spec, cache=cache, **params)
 
-    def tune_cpt(self, config=None, **fields) -> CPTResult:
+    def tune_cpt(self, config=None, progress: Progress | None = None, **fields) -> CPTResult:
         """Continual pretraining on ingested chunks; `config` is a CPTConfig, or give its fields."""
         from fincortex.models.merging.cpt import CPTConfig, run_cpt
 
-        return run_cpt(config or CPTConfig(**fields), self.settings, self.store)
+        return run_cpt(config or CPTConfig(**fields), self.settings, self.store, progress)
 
     def merge(self, recipe, out=None, overwrite: bool = False, quiet: bool = False) -> MergeResult:
         """Merge models from a mergekit-style YAML recipe; writes a lineage card and registers the result."""
@@ -253,7 +256,7 @@ class Client:
         return merge_from_recipe(recipe, self.settings, out, overwrite=overwrite, quiet=quiet)
 
     def evaluate_lm(self, models, reference: str = "local", sources=None, n_chunks: int = 64,
-                    progress=None) -> list[LMEvalRow]:
+                    progress: Progress | None = None) -> list[LMEvalRow]:
         """Held-out financial perplexity + chat retention vs `reference`, one row per model."""
         from fincortex.models.merging.lm_eval import evaluate_lm
 
@@ -271,7 +274,7 @@ class Client:
         return registry.get(self.store, kind, name)
 
     def set_default_model(self, name: str, kind: str = "chat", *, reindex: bool = True,
-                          progress=None) -> ModelRecord:
+                          progress: Progress | None = None) -> ModelRecord:
         """Make NAME the default of its kind. For kind='embedder' the corpus is re-embedded with it and its
         index built now (reindex=False leaves that to `build_index`; dense search fails until then)."""
         from fincortex.models import registry
@@ -304,17 +307,17 @@ class Client:
 
     # -- agents: analyst and forecaster (fincortex.agents.analyst.graph, .forecasting.evaluation) -------
     def ask(self, question: str, as_of=None, tickers=None, *, thread_id: str | None = None, model: str | None = None,
-            on_step=None, **config) -> AnalystAnswer:
+            progress: Progress | None = None, **config) -> AnalystAnswer:
         """Answer from retrieved chunks with checked citations (AnalystAnswer). `thread_id` resumes a
         conversation; as_of (default now) bounds every search; config: AnalystConfig fields."""
         from fincortex.agents.analyst.graph import AnalystConfig, ask_question
 
         return ask_question(self.agent_deps(), question, as_of=as_of, tickers=tickers, thread_id=thread_id,
-                            config=AnalystConfig(model=model, **config), on_step=on_step)
+                            config=AnalystConfig(model=model, **config), progress=progress)
 
     def forecast(self, questions, resolutions, *, limit: int | None = None, sources=None, models=None,
                  calibration: str | None = "platt", no_retrieval_baseline: bool = True, json_out=None, plot=None,
-                 progress=None, cpu_threads: int | None = None, **config) -> EvalReport:
+                 progress: Progress | None = None, cpu_threads: int | None = None, **config) -> EvalReport:
         """Forecast a ForecastBench round (question + resolution files) and score it against the baselines;
         returns an EvalReport (also stored in DuckDB). config: ForecastConfig fields (samples, retrieval, ...)."""
         from fincortex.agents.forecasting.evaluation import EvalOptions, evaluate
@@ -354,7 +357,7 @@ class Client:
         return audit_run(self.store, run_id)
 
     # -- tuning: embedder and reranker on the user's corpus (fincortex.models.tuning.pairs, .embed_tuning, ...) --
-    def build_training_pairs(self, config=None, progress=None, **fields) -> PairsRun:
+    def build_training_pairs(self, config=None, progress: Progress | None = None, **fields) -> PairsRun:
         """Collect and store a pairs run (PairsConfig or its fields); returns a PairsRun."""
         from fincortex.models.tuning.pairs import PairsConfig, build_pairs
 
@@ -365,7 +368,8 @@ class Client:
 
         return list_runs(self.store, limit)
 
-    def tune_embedder(self, config=None, progress=None, reindex: bool = True, **fields) -> TuneResult:
+    def tune_embedder(self, config=None, progress: Progress | None = None, reindex: bool = True,
+                      **fields) -> TuneResult:
         """Fine-tune the embedder (EmbedTuneConfig or its fields); registers it (kind 'embedder'). With
         set_default=True it becomes the default and, unless reindex=False, the corpus is re-embedded now."""
         from fincortex.models.tuning.embedder import EmbedTuneConfig, run_embed_tuning
@@ -376,7 +380,7 @@ class Client:
             self.build_index()
         return result
 
-    def tune_reranker(self, config=None, progress=None, **fields) -> TuneResult:
+    def tune_reranker(self, config=None, progress: Progress | None = None, **fields) -> TuneResult:
         """Train a cross-encoder from the (tuned) embedder on the same pairs (RerankTuneConfig or its
         fields); registered as kind 'reranker' and, by default, made the default reranker."""
         from fincortex.models.tuning.reranker import RerankTuneConfig, run_rerank_tuning

@@ -8,11 +8,11 @@ the product uses: the numbers describe the real code path, not a re-implementati
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
+from fincortex.progress import Progress, report
 from fincortex.retrieval.beir import BeirDataset, load_beir, load_into_store
 from fincortex.retrieval.embedder import Embedder
 from fincortex.retrieval.options import MODES, RetrievalOptions
@@ -50,7 +50,7 @@ def evaluate_beir(
     store_path: Path | None = None,
     split: str = "test",
     max_queries: int | None = None,
-    progress: Callable[[str, int, int], None] | None = None,
+    progress: Progress | None = None,
 ) -> dict:
     """Run every query of the split through each mode; return metrics per mode plus what was run."""
     unknown = [m for m in modes if m not in MODES]
@@ -87,8 +87,8 @@ def evaluate_beir(
             if rerank and not hits.reranked:
                 raise RuntimeError("; ".join(hits.warnings) or "rerank was asked for but did not run")
             run[qid] = {id_map[h.chunk_id]: 1.0 / h.rank for h in hits}  # rank-based: ties cannot reorder
-            if progress and (i + 1) % 100 == 0:
-                progress(f"search {mode}", i + 1, len(qids))
+            if (i + 1) % 100 == 0:
+                report(progress, f"search {mode}", i + 1, len(qids))
         label = mode + ("+rerank" if rerank else "")
         results[label] = {
             "metrics": compute_metrics(qrels, run),

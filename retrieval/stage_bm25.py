@@ -11,6 +11,7 @@ import time
 
 import numpy as np
 
+from fincortex.progress import report
 from fincortex.retrieval import bm25_index
 from fincortex.retrieval.bm25_index import BM25Index, BM25Meta
 from fincortex.retrieval.filters import chunks_fingerprint
@@ -60,13 +61,11 @@ class BM25Stage:
             table = arrow(conn, "SELECT chunk_id, text FROM chunks ORDER BY chunk_id")
             fingerprint = chunks_fingerprint(conn)
         ids = table.column("chunk_id").to_numpy()
-        if progress:
-            progress("bm25", 0, len(ids))
+        report(progress, "bm25", 0, len(ids))
         fresh = BM25Index(self.index.folder, BM25Meta(spec=bm25_index.tokenizer_spec()), None, np.zeros(0, np.int64))
         fresh.rebuild(ids, table.column("text").to_pylist(), fingerprint)
         self._index, self._stamp = fresh, file_stamp(fresh.folder / "meta.json")
-        if progress:
-            progress("bm25", len(ids), len(ids))
+        report(progress, "bm25", len(ids), len(ids))
         seconds = time.perf_counter() - start
         record_build(self.ctx.store, "bm25", fresh.name, fresh.meta.spec, str(fresh.folder), fresh.meta.n_docs,
                      fingerprint, fresh.meta.built_at, seconds, None, None)

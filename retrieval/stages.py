@@ -14,7 +14,6 @@ not an edit of the searcher, the hit type, the index set, the status or the eval
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -22,6 +21,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 
+from fincortex.progress import Progress  # noqa: F401  (re-exported: stages report through the one protocol)
 from fincortex.store import Store
 
 if TYPE_CHECKING:
@@ -29,7 +29,6 @@ if TYPE_CHECKING:
     from fincortex.retrieval.options import RetrievalOptions
 
 Ranked = tuple[np.ndarray, np.ndarray]  # (chunk ids best-first, int64; scores, float32), same length
-Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
 
 class StageUnavailable(RuntimeError):

@@ -52,7 +52,7 @@ def test_forecaster_never_sees_a_chunk_after_the_forecast_date(world, tiny_chat)
     settings, store = world
     agent = Forecaster(AgentDeps.build(settings, store).with_chats({"tiny": tiny_chat}), FAST)
     steps = []
-    result = agent.forecast(question(), on_step=lambda node, delta: steps.append(node))
+    result = agent.forecast(question(), progress=lambda event: steps.append(event.message))
     assert steps == ["make_queries", "retrieve", "rate_relevance", "summarize", "reason", "aggregate", "calibrate"]
     seen = run_chunk_ids(store, result.run_id)
     future = future_chunk_ids(store)

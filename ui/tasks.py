@@ -1,17 +1,19 @@
 """The SDK calls that dashboard jobs run inside the worker process, one function per job kind.
 
 Each task takes the client, the JSON params the page sent and a progress reporter
-`report(done, total, message)`, and returns the SDK's report (serialised by the worker).
+`report(done, total, message)` (a line of the job's events.jsonl), and returns the SDK's report
+(serialised by the worker). The SDK's jobs speak one progress protocol (fincortex/progress.py);
+`events` is the dashboard's one adapter from it to the reporter.
 """
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from fincortex.client import Client
+from fincortex.progress import Progress, ProgressEvent
 from fincortex.ui.serialize import to_jsonable
 
 Report = Callable[..., None]
@@ -28,26 +30,24 @@ def _sdk(client: Client, name: str) -> Callable[..., Any]:
     return method
 
 
-def _with_progress(method: Callable[..., Any], kwargs: dict[str, Any], report: Report) -> dict[str, Any]:
-    """Pass the reporter to SDK methods that accept a progress callback."""
-    params = inspect.signature(method).parameters
-    for name in ("progress", "on_progress", "progress_callback"):
-        if name in params:
-            return {**kwargs, name: report}
-    return kwargs
-
-
-def _outcome_counter(report: Report, total: int | None) -> Callable[[Any], None]:
+def events(report: Report, totals: dict[str, int | None] | None = None) -> Progress:
+    """ProgressEvents -> the job's reporter. An event that carries a per-item outcome (an ingest file) is
+    tallied by kind ("3 added, 1 failed · last: a.pdf"); any other says its stage and message. `totals`:
+    a stage's total the page knows before the job does (the files of an upload)."""
     counts: dict[str, int] = {}
+    known = dict(totals or {})
 
-    def on_outcome(outcome: Any) -> None:
-        kind = getattr(outcome, "outcome", "done")
-        counts[kind] = counts.get(kind, 0) + 1
-        done = sum(counts.values())
-        summary = ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
-        report(done, total, f"{summary} · last: {getattr(outcome, 'item', '')}")
+    def on_event(event: ProgressEvent) -> None:
+        total = event.total if event.total is not None else known.get(event.stage)
+        kind = getattr(event.item, "outcome", None)
+        if kind is not None:
+            counts[kind] = counts.get(kind, 0) + 1
+            summary = ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
+            report(sum(counts.values()), total, f"{summary} · last: {event.message}")
+        else:
+            report(event.done, total, f"{event.stage}: {event.message}" if event.message else event.stage)
 
-    return on_outcome
+    return on_event
 
 
 def _ingest_result(report: Any) -> dict[str, Any]:
@@ -63,7 +63,7 @@ def ingest(client: Client, params: dict[str, Any], report: Report) -> Any:
     total = len(paths) if paths and all(Path(p).is_file() for p in paths) else None
     what = params.get("dataset") or f"{len(paths or [])} path(s)"
     report(0, total, f"ingesting {what}")
-    result = method(paths, dataset=params.get("dataset"), on_outcome=_outcome_counter(report, total), **kwargs)
+    result = method(paths, dataset=params.get("dataset"), progress=events(report, {"ingest": total}), **kwargs)
     return _ingest_result(result)
 
 
@@ -96,12 +96,8 @@ def import_prices(client: Client, params: dict[str, Any], report: Report) -> Any
 def index(client: Client, params: dict[str, Any], report: Report) -> Any:
     """Embed new chunks and bring the FAISS and BM25 indexes level with the database."""
     method = _sdk(client, "build_index")
-
-    def progress(stage: str, done: float, total: float | None) -> None:
-        report(done, total, f"{stage}")
-
     report(0, None, "loading the embedding model")
-    return method(rebuild=bool(params.get("rebuild")), progress=progress)
+    return method(rebuild=bool(params.get("rebuild")), progress=events(report))
 
 
 def _drawdowns(equity: list[float]) -> list[float]:
@@ -153,12 +149,8 @@ def backtest(client: Client, params: dict[str, Any], report: Report) -> Any:
     params = dict(params)
     symbol, start, end = params.pop("symbol"), params.pop("start"), params.pop("end")
     agents = tuple(params.pop("agents", ("buyhold",)))
-
-    def progress(done: int, total: int) -> None:
-        report(done, total, f"simulated day {done}/{total}")
-
     report(0, None, f"loading {symbol} bars and the agents")
-    out = method(symbol, start, end, agents, progress=progress, **params)
+    out = method(symbol, start, end, agents, progress=events(report), **params)
     runs = out if isinstance(out, list) else [out]
     return {"runs": [backtest_view(r) for r in runs]}
 
@@ -175,22 +167,16 @@ def tune_cpt(client: Client, params: dict[str, Any], report: Report) -> Any:
     """Continual pretraining on ingested chunks (CPTConfig fields in params)."""
     method = _sdk(client, "tune_cpt")
     report(0, params.get("max_steps"), f"continual pretraining of {params.get('base', 'local')}")
-    result = method(**params)
+    result = method(progress=events(report), **params)
     return {"summary": result.to_dict() if hasattr(result, "to_dict") else to_jsonable(result)}
 
 
 def evaluate_lm(client: Client, params: dict[str, Any], report: Report) -> Any:
     """Held-out financial perplexity and chat retention of models against a reference."""
     method = _sdk(client, "evaluate_lm")
-    steps: list[str] = []
-
-    def progress(message: str) -> None:
-        steps.append(message)
-        report(len(steps), None, message)
-
     rows = method(params["models"], reference=params.get("reference", "local"),
                   sources=params.get("sources") or None, n_chunks=int(params.get("n_chunks", 64)),
-                  progress=progress)
+                  progress=events(report))
     return {"rows": [r.to_dict() if hasattr(r, "to_dict") else to_jsonable(r) for r in rows]}
 
 
@@ -199,12 +185,8 @@ def forecast(client: Client, params: dict[str, Any], report: Report) -> Any:
     method = _sdk(client, "forecast")
     params = dict(params)
     questions, resolutions = params.pop("questions"), params.pop("resolutions")
-
-    def progress(done: int, total: int, label: str = "") -> None:
-        report(done, total, f"question {min(done + 1, total)}/{total} {label}".strip())
-
     report(0, None, "loading the chat model and the question set")
-    out = method(questions, resolutions, progress=progress, **params)
+    out = method(questions, resolutions, progress=events(report), **params)
     summary = out.as_dict() if hasattr(out, "as_dict") else to_jsonable(out)
     return to_jsonable({"report": summary, "rows": getattr(out, "rows", [])})
 

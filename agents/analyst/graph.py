@@ -38,6 +38,7 @@ from fincortex.agents.common.graph import clean_query_lines, linear_graph
 from fincortex.agents.common.citations import CitationReport, attribute_uncited, check_citations, render_answer
 from fincortex.agents.common.compression import compress
 from fincortex.agents.common.tools import PointInTimeSearch
+from fincortex.progress import Progress, report as report_progress
 from fincortex.retrieval.filters import parse_as_of
 
 ANSWER_SYSTEM = ("You are a financial analyst. Answer from the numbered passages only, in one or two sentences. "
@@ -129,14 +130,17 @@ class Analyst:
         self.chunk_exists = chunk_exists or (lambda ids: _chunks_in_store(deps.store, ids))
         self._search: PointInTimeSearch | None = None
 
+    NODES = ("plan", "retrieve", "compress", "answer", "check_citations", "finalize")
+
     def graph(self, checkpointer: Any = None):
-        order = ["plan", "retrieve", "compress", "answer", "check_citations", "finalize"]
-        return linear_graph(AnalystState, self, order, checkpointer)
+        return linear_graph(AnalystState, self, list(self.NODES), checkpointer)
 
     # -- entry point ---------------------------------------------------------------------------------
     def ask(self, question: str, *, as_of: datetime | str | None = None, tickers: list[str] | None = None,
             thread_id: str | None = None, checkpointer: Any = None,
-            on_step: Callable[[str, dict], None] | None = None) -> AnalystAnswer:
+            progress: Progress | None = None) -> AnalystAnswer:
+        """One turn; each finished node reaches `progress` as an 'ask' event (message: the node, item: its
+        state delta)."""
         if not isinstance(question, str) or not question.strip():
             raise ValueError("question must be a non-empty string")
         bound = parse_as_of(as_of) if as_of not in (None, "") else datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
@@ -157,8 +161,7 @@ class Analyst:
                 for node, delta in update.items():
                     steps.append(node)
                     state.update(delta or {})
-                    if on_step is not None:
-                        on_step(node, delta or {})
+                    report_progress(progress, "ask", len(steps), len(self.NODES), node, delta or {})
         except Exception as exc:
             recorder.finish(error=f"{type(exc).__name__}: {exc}")
             raise
@@ -275,11 +278,11 @@ def thread_history(checkpoint_path: Path, thread_id: str) -> list[dict[str, str]
 
 def ask_question(deps: AgentDeps, question: str, *, as_of: datetime | str | None = None,
                  tickers: list[str] | None = None, thread_id: str | None = None,
-                 config: AnalystConfig | None = None, on_step: Callable[[str, dict], None] | None = None,
+                 config: AnalystConfig | None = None, progress: Progress | None = None,
                  checkpoint_path: Path | None = None) -> AnalystAnswer:
     """The service behind `Client.ask` and `fincortex ask`: the deps' chat model and search, the SQLite
     checkpointer under <home>/agents/ (so `thread_id` resumes a conversation)."""
     analyst = Analyst(deps, config or AnalystConfig())
     with sqlite_checkpointer(checkpoint_path or default_checkpoint_path(deps.settings.home)) as saver:
         return analyst.ask(question, as_of=as_of, tickers=tickers, thread_id=thread_id, checkpointer=saver,
-                           on_step=on_step)
+                           progress=progress)

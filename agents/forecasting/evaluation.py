@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -24,6 +23,7 @@ import numpy as np
 
 from fincortex.agents.common.deps import AgentDeps
 from fincortex.agents.common.runs import to_json
+from fincortex.progress import Progress, report as report_progress
 from fincortex.agents.forecasting.calibration import CalibrationUnavailable, Calibrator, fit_for_date
 from fincortex.agents.forecasting.forecastbench import ForecastQuestion, load_targets, take
 from fincortex.agents.forecasting.graph import ForecastConfig, Forecaster, ForecastResult
@@ -168,7 +168,7 @@ class EvalReport:
 def evaluate(deps: AgentDeps, questions_file: str | Path, resolutions_file: str | Path,
              config: ForecastConfig | None = None, options: EvalOptions | None = None,
              json_out: str | Path | None = None, plot: str | Path | None = None,
-             progress: Callable[[int, int, str], None] | None = None) -> EvalReport:
+             progress: Progress | None = None) -> EvalReport:
     """Forecast every resolved target of a round (or `limit` of them), score every method, store all
     (in deps.store); the agent searches through deps.search, bound to each question's forecast date."""
     store = deps.store
@@ -217,8 +217,7 @@ def evaluate(deps: AgentDeps, questions_file: str | Path, resolutions_file: str 
     rows: list[dict[str, Any]] = []
     try:
         for i, q in enumerate(targets):
-            if progress:
-                progress(i, len(targets), f"{q.source}:{q.id[:12]}")
+            report_progress(progress, "forecast", i, len(targets), f"{q.source}:{q.id[:12]}")
             result = agent.forecast(q, calibrator)
             rows += _rows_for(q, result, calibrator, agent_key)
             if blind is not None:
@@ -226,8 +225,7 @@ def evaluate(deps: AgentDeps, questions_file: str | Path, resolutions_file: str 
             if q.market_value is not None:
                 rows.append(_baseline(q, "market", q.market_value))
             rows.append(_baseline(q, "always_0.5", 0.5))
-        if progress:
-            progress(len(targets), len(targets), "done")
+        report_progress(progress, "forecast", len(targets), len(targets), "done")
     except BaseException as exc:
         with store.write() as conn:
             conn.execute("UPDATE forecast_evals SET status = 'failed', finished_at = now(), error = ? WHERE eval_id = ?",

@@ -34,6 +34,7 @@ from fincortex.agents.forecasting.calibration import Calibrator
 from fincortex.agents.forecasting.forecastbench import ForecastQuestion
 from fincortex.agents.common.tools import PointInTimeSearch
 from fincortex.models.llm.base import choice_probabilities
+from fincortex.progress import Progress, report
 
 PROMPT_VERSION = "forecast-v1"  # part of the agent key: calibration only learns from the same prompts
 PROB_LINE = re.compile(r"probability\s*(?:of\s+yes)?\s*[:=]?\s*(\d{1,3}(?:\.\d+)?)\s*(%)?", re.IGNORECASE)
@@ -179,13 +180,15 @@ class Forecaster:
     def agent_key(self) -> str:
         return self.config.agent_key({m: getattr(c, "model_hash", m) for m, c in self.chats.items()})
 
+    NODES = ("make_queries", "retrieve", "rate_relevance", "summarize", "reason", "aggregate", "calibrate")
+
     def _build(self):
-        order = ["make_queries", "retrieve", "rate_relevance", "summarize", "reason", "aggregate", "calibrate"]
-        return linear_graph(ForecastState, self, order)
+        return linear_graph(ForecastState, self, list(self.NODES))
 
     # -- entry point ---------------------------------------------------------------------------------
     def forecast(self, question: ForecastQuestion, calibrator: Calibrator | None = None,
-                 on_step=None) -> ForecastResult:
+                 progress: Progress | None = None) -> ForecastResult:
+        """Forecast one question; each finished node reaches `progress` as a 'forecast question' event."""
         recorder = self.deps.recorder("forecaster", question.question[:2000], question.forecast_date,
                                       model=",".join(self.config.models),
                                       config={**self.config.as_dict(), "question_id": question.id,
@@ -196,11 +199,10 @@ class Forecaster:
                                           rerank=self.config.rerank) if self.config.retrieval else None)
         state: ForecastState = {"question": question, "notes": []}
         try:
-            for update in self.graph.stream(state, stream_mode="updates"):
+            for n, update in enumerate(self.graph.stream(state, stream_mode="updates")):
                 for node, delta in update.items():
                     state.update(delta or {})
-                    if on_step is not None:
-                        on_step(node, delta)
+                    report(progress, "forecast question", n + 1, len(self.NODES), node, delta)
             result = self._result(question, state, recorder.run_id)
         except Exception as exc:
             recorder.finish(error=f"{type(exc).__name__}: {exc}")

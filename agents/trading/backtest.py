@@ -11,7 +11,7 @@ import json
 import math
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -27,6 +27,7 @@ from fincortex.agents.trading.strategies import BASELINES, Strategy
 from fincortex.agents.trading.metrics import compute_metrics, drawdown_series
 from fincortex.agents.trading.comparison import add_comparisons
 from fincortex.agents.trading.warmup import check_warmup, warmup_days
+from fincortex.progress import Progress
 from fincortex.store import Store
 
 AGENT_CHOICES = ("buyhold", "sma", "momentum", "llm", "ensemble")
@@ -124,7 +125,7 @@ def build_strategies(config: BacktestConfig, deps: AgentDeps) -> list[Strategy]:
 def run_backtest(
     deps: AgentDeps,
     config: BacktestConfig,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Progress | None = None,
     strategies: Sequence[Strategy] | None = None,
 ) -> BacktestReport:
     """Run one simulation on deps.store's bars (`strategies` overrides the configured agents: used by tests
@@ -314,7 +315,7 @@ def list_runs(store: Store, limit: int = 20) -> list[dict[str, Any]]:
 # -- several seeds ----------------------------------------------------------------------------------
 def run_seeds(
     deps: AgentDeps, config: BacktestConfig, seeds: Sequence[int],
-    progress: Callable[[int, int], None] | None = None,
+    progress: Progress | None = None,
 ) -> list[BacktestReport]:
     """One stored, audited run per seed (same window, same costs)."""
     from dataclasses import replace

@@ -10,7 +10,7 @@ agent's RNG, seeded from (seed, agent name).
 from __future__ import annotations
 
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -19,6 +19,7 @@ import numpy as np
 from fincortex.agents.trading.market import MarketData
 from fincortex.agents.trading.portfolio import Costs, Fill, Order, Portfolio
 from fincortex.agents.trading.strategies import Decision, Observation, Strategy
+from fincortex.progress import Progress, report
 
 
 class SimulationError(RuntimeError):
@@ -85,7 +86,7 @@ def simulate(
     seed: int = 0,
     allow_short: bool = False,
     periods_per_year: int | None = None,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Progress | None = None,
 ) -> SimulationResult:
     names = [s.name for s in strategies]
     if len(set(names)) != len(names):
@@ -128,8 +129,7 @@ def simulate(
             trace.cash.append(book.cash)
             trace.quantity.append(book.quantity)
             trace.equity.append(book.mark(close_price))
-        if progress:
-            progress(n + 1, len(steps))
+        report(progress, "backtest", n + 1, len(steps), f"{market.symbol} {ts:%Y-%m-%d}")
     return SimulationResult(
         market.symbol, [market.bar_ts(int(i)) for i in steps], market.close[steps].copy(), ppy,
         float(initial_cash), traces,

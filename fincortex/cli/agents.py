@@ -9,6 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from fincortex.cli import DbOption, MirrorOption, console, make_client
+from fincortex.cli.progress import bars
 
 
 def _split(value: Optional[str]) -> Optional[list[str]]:
@@ -34,7 +35,8 @@ def register(app: typer.Typer) -> None:
 
         client = make_client(db, mirror)
 
-        def step(node: str, delta: dict) -> None:
+        def step(event) -> None:  # a ProgressEvent per finished node: message = the node, item = its delta
+            node, delta = event.message, event.item or {}
             if not json_out:
                 detail = {"plan": lambda: f"{len(delta.get('queries', []))} queries",
                           "retrieve": lambda: f"{len(delta.get('hits', []))} chunks",
@@ -45,7 +47,7 @@ def register(app: typer.Typer) -> None:
 
         try:
             result = client.ask(question, as_of=as_of, tickers=_split(tickers), thread_id=thread, model=model, k=k,
-                                sources=tuple(_split(sources)) if sources else None, on_step=step)
+                                sources=tuple(_split(sources)) if sources else None, progress=step)
         except (ValueError, EmptyIndexError) as exc:
             console.print(f"[red]error:[/red] {exc}")
             raise typer.Exit(2) from None
@@ -93,13 +95,12 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(2)
         client = make_client(db, mirror)
         try:
-            with Progress(console=console, transient=True) as progress:
-                task = progress.add_task("forecasting", total=None)
+            with bars() as progress:
                 report = client.forecast(
                     questions, resolutions, limit=limit, sources=_split(sources), models=_split(model),
                     calibration=None if calibration == "none" else calibration, no_retrieval_baseline=not skip_blind,
                     json_out=json_path, plot=plot, cpu_threads=threads, samples=samples, retrieval=not no_retrieval,
-                    progress=lambda i, n, what: progress.update(task, completed=i, total=n, description=f"forecast {what}"))
+                    progress=progress)
         except (ForecastBenchError, ValueError) as exc:
             console.print(f"[red]error:[/red] {exc}")
             raise typer.Exit(2) from None

@@ -104,22 +104,18 @@ def ingest(
     mirror: MirrorOption = None,
 ) -> None:
     """Ingest documents: parse, chunk with the embedding tokenizer, store in DuckDB (idempotent)."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-
+    from fincortex.cli.progress import bars
     from fincortex.datasets.registry import DatasetError
     from fincortex.ingest.documents import IngestError
 
     client = make_client(db, mirror)
     if not paths and not dataset:
         _fail("give files/folders to ingest or --dataset NAME", code=2)
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn())
     try:
-        with Progress(*columns, console=console, disable=as_json) as progress:
-            task = progress.add_task("ingest", total=_count_items(paths, dataset, client))
+        with bars(totals={"ingest": _count_items(paths, dataset, client)}, transient=False, disable=as_json) as progress:
             report = client.ingest(
                 paths, dataset=dataset, doc_type=doc_type, ticker=ticker, published_at=published_at,
-                source=source, encoding=encoding, on_outcome=lambda o: progress.advance(task),
-                engine=engine, ray_address=address,
+                source=source, encoding=encoding, progress=progress, engine=engine, ray_address=address,
             )
     except (IngestError, DatasetError, ValueError) as exc:
         _fail(str(exc), code=2)

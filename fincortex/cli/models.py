@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from fincortex.cli import DbOption, group, make_client
+from fincortex.cli.progress import bars
 
 console = Console()
 tune_app = typer.Typer(help="Tune models on ingested data.", no_args_is_help=True)
@@ -66,7 +67,8 @@ def tune_cpt(
                         grad_accum=grad_accum, learning_rate=lr, eval_blocks=eval_blocks,
                         train_top_layers=train_top_layers, lora=lora,
                         lora_r=lora_r, seed=seed, overwrite=overwrite)
-        result = client.tune_cpt(cfg)
+        with bars() as progress:
+            result = client.tune_cpt(cfg, progress=progress)
     except (ValueError, FileNotFoundError, LookupError) as exc:
         _fail(exc)
     if as_json:
@@ -114,9 +116,9 @@ def eval_lm(
     """Financial perplexity on held-out chunks + chat retention vs the reference, one table."""
     client = make_client(db)
     try:
-        with console.status("evaluating") as status:
+        with bars() as progress:
             rows = client.evaluate_lm(models, reference=reference, sources=source, n_chunks=chunks,
-                                      progress=lambda m: status.update(m))
+                                      progress=progress)
     except (ValueError, FileNotFoundError, LookupError) as exc:
         _fail(exc)
     from fincortex.models.merging.lm_eval import rows_to_markdown

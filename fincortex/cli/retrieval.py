@@ -9,6 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from fincortex.cli import DbOption, MirrorOption, console, group, make_client
+from fincortex.cli.progress import bars
 
 index_app = typer.Typer(help="Dense (FAISS) and BM25 indexes derived from the chunks table.")
 eval_app = typer.Typer(help="Quality evaluations.")
@@ -17,22 +18,6 @@ eval_app = typer.Typer(help="Quality evaluations.")
 def _fail(message: str, code: int = 1) -> None:
     console.print(f"[red]error:[/red] {message}")
     raise typer.Exit(code)
-
-
-def _progress():
-    """A rich progress bar fed by (stage, done, total) callbacks."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                        console=console, transient=True)
-    tasks: dict[str, int] = {}
-
-    def update(stage: str, done: int, total: int) -> None:
-        if stage not in tasks:
-            tasks[stage] = progress.add_task(stage, total=total)
-        progress.update(tasks[stage], completed=done, total=total)
-
-    return progress, update
 
 
 def search(
@@ -96,10 +81,9 @@ def index_build(
     from fincortex.retrieval.faiss_index import IndexSpecError
 
     client = make_client(db, mirror)
-    progress, update = _progress()
     try:
-        with progress:
-            result = client.build_index(spec=spec, rebuild=rebuild, progress=update)
+        with bars() as progress:
+            result = client.build_index(spec=spec, rebuild=rebuild, progress=progress)
     except IndexSpecError as exc:
         _fail(str(exc))
     if as_json:
@@ -158,12 +142,11 @@ def eval_retrieval(
     from fincortex.retrieval.reranker import RerankerUnavailable
 
     modes = tuple(m.strip() for m in mode.split(",") if m.strip())
-    progress, update = _progress()
     try:
-        with progress:
+        with bars() as progress:
             report = make_client(db, mirror).evaluate_retrieval(beir, modes=modes, rerank=rerank, json_out=json_out,
                                                                 max_queries=max_queries, store_path=store,
-                                                                progress=update, embedder=embedder,
+                                                                progress=progress, embedder=embedder,
                                                                 reranker=reranker)
     except (BeirFormatError, RerankerUnavailable, ValueError, RuntimeError) as exc:
         _fail(str(exc))

@@ -9,6 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from fincortex.cli import DbOption, MirrorOption, console, make_client
+from fincortex.cli.progress import bars
 
 
 def _agents(value: str) -> tuple[str, ...]:
@@ -49,7 +50,6 @@ def register(app: typer.Typer) -> None:
         mirror: MirrorOption = None,
     ) -> None:
         """Backtest agents on daily bars; stores the run and fails if the leakage audit fails."""
-        from rich.progress import Progress
         from rich.table import Table
 
         from fincortex.agents.trading.backtest import BacktestConfig, BacktestError, run_seeds, summarize_seeds
@@ -61,10 +61,6 @@ def register(app: typer.Typer) -> None:
                    "sentiment": sentiment, "cpu_threads": threads, "size_by": size, "decide_every": llm_every}
         try:
             seed_list = [int(s) for s in seeds.split(",")] if seeds else [seed]
-            with Progress(console=console, transient=True) as progress:
-                task = progress.add_task(f"backtest {config.symbol} {start}..{end}", total=None)
-                reports = run_seeds(client.agent_deps(), config, seed_list,
-                                    lambda n, total: progress.update(task, completed=n, total=total))
             ens_cfg = {"walk_forward": walk_forward, "model": llm, "temperature": temperature, "character": character,
                        "cpu_threads": threads, **({"members": tuple(members.split(","))} if members else {}),
                        **({"drop": tuple(drop.split(","))} if drop else {})}
@@ -77,6 +73,8 @@ def register(app: typer.Typer) -> None:
 
                 run_and_print(client, config, symbols, allocation, json_out)
                 return
+            with bars() as progress:
+                reports = run_seeds(client.agent_deps(), config, seed_list, progress)
         except (BacktestError, MarketDataError, ValueError) as exc:
             console.print(f"[red]error:[/red] {exc}")
             raise typer.Exit(2) from None

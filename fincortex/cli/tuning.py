@@ -12,6 +12,7 @@ from typing import Annotated, Optional
 import typer
 
 from fincortex.cli import DbOption, MirrorOption, console, group, make_client
+from fincortex.cli.progress import bars
 
 tune_fallback = typer.Typer(help="Tune models on ingested data.", no_args_is_help=True)
 
@@ -27,30 +28,6 @@ BudgetOption = Annotated[float, typer.Option(
 def _fail(exc: Exception) -> None:
     console.print(f"[red]error:[/red] {exc}")
     raise typer.Exit(2)
-
-
-class _Stages:
-    """(stage, done, total) callbacks -> one tqdm bar per stage, with rate and ETA."""
-
-    def __init__(self) -> None:
-        self.stage, self.bar = None, None
-
-    def __call__(self, stage: str, done: int, total: int) -> None:
-        from tqdm import tqdm
-
-        if stage != self.stage or self.bar is None:
-            self.close()
-            self.stage, self.bar = stage, tqdm(total=total, desc=stage, unit="it")
-        self.bar.total = total
-        self.bar.n = done
-        self.bar.refresh()
-        if done >= total:
-            self.close()
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-            self.bar = None
 
 
 def _pairs_config(source, max_pairs, negatives: int, seed: int, miner: Optional[str], synthetic_model: Optional[str]):
@@ -119,7 +96,6 @@ def tune_embedder(
     from fincortex.models.tuning.embedder import EmbedTuneConfig
 
     client = make_client(db, mirror)
-    stages = _Stages()
     try:
         dims = tuple(int(d) for d in matryoshka.split(",")) if matryoshka else ()
         config = EmbedTuneConfig(
@@ -128,11 +104,10 @@ def tune_embedder(
             max_steps=max_steps, batch_size=batch_size, learning_rate=lr, max_seq_length=max_seq_length, loss=loss,
             matryoshka_dims=dims, time_budget_min=time_budget, seed=seed, set_default=set_default,
             overwrite=overwrite)
-        result = client.tune_embedder(config, progress=stages, reindex=set_default)
+        with bars() as progress:
+            result = client.tune_embedder(config, progress=progress, reindex=set_default)
     except (*_errors(), ValueError) as exc:
-        stages.close()
         _fail(exc)
-    stages.close()
     _print_result(result, as_json)
 
 
@@ -173,7 +148,6 @@ def tune_reranker(
         if current is not None and Path(current.path).is_dir():
             console.print(f"default reranker {current.name} exists ({current.path}): nothing to do")
             return
-    stages = _Stages()
     try:
         config = RerankTuneConfig(
             embedder=embedder, name=name, pairs_run=pairs,
@@ -181,11 +155,10 @@ def tune_reranker(
             max_pairs=train_pairs, epochs=epochs, max_steps=max_steps, batch_size=batch_size, learning_rate=lr,
             max_length=max_length, eval_queries=eval_queries, time_budget_min=time_budget, seed=seed, set_default=set_default,
             overwrite=overwrite)
-        result = client.tune_reranker(config, progress=stages)
+        with bars() as progress:
+            result = client.tune_reranker(config, progress=progress)
     except (*_errors(), ValueError) as exc:
-        stages.close()
         _fail(exc)
-    stages.close()
     _print_result(result, as_json)
 
 
@@ -201,14 +174,12 @@ def tune_pairs(
 ) -> None:
     """Build and store a pairs run only (tune embedder|reranker --pairs RUN_ID replays it)."""
     client = make_client(db, mirror)
-    stages = _Stages()
     try:
-        run = client.build_training_pairs(_pairs_config(source, max_pairs, negatives, seed, miner, synthetic_model),
-                                          progress=stages)
+        with bars() as progress:
+            run = client.build_training_pairs(_pairs_config(source, max_pairs, negatives, seed, miner,
+                                                            synthetic_model), progress=progress)
     except (*_errors(), ValueError) as exc:
-        stages.close()
         _fail(exc)
-    stages.close()
     console.print_json(json.dumps(run.describe(), default=str))
 
 

@@ -32,6 +32,7 @@ from fincortex.ingest.pipeline import (
     Outcome,
     Prepared,
 )
+from fincortex.progress import Progress, report as report_progress
 
 INSTALL_HINT = "the Ray engine needs the ray extra: pip install 'fincortex[ray]'"
 
@@ -111,7 +112,7 @@ def run_on_ray(
     origins: Iterable[Origin],
     options: RayOptions,
     args: dict | None = None,
-    on_outcome: Callable[[Outcome], None] | None = None,
+    progress: Progress | None = None,
 ) -> IngestReport:
     """Ingest `origins` with Ray Data stages; same report, runs table and rows as `pipeline.run`."""
     ray = ensure_ray(options)
@@ -121,7 +122,7 @@ def run_on_ray(
     known = pipeline.known_origins()
     origins = list(origins)
     small = [i for i, o in enumerate(origins) if o.error or o.size <= STREAM_THRESHOLD_BYTES]
-    writer = _Writer(pipeline, report, options.embed, on_outcome)
+    writer = _Writer(pipeline, report, options.embed, progress)
 
     if small:
         context = ray.data.DataContext.get_current()
@@ -157,8 +158,8 @@ class _Writer:
     """The driver side: batches prepared origins into the pipeline's transactions, then their vectors."""
 
     def __init__(self, pipeline: IngestPipeline, report: IngestReport, embed: EmbedStage | None,
-                 on_outcome: Callable[[Outcome], None] | None) -> None:
-        self.pipeline, self.report, self.embed, self.on_outcome = pipeline, report, embed, on_outcome
+                 progress: Progress | None) -> None:
+        self.pipeline, self.report, self.embed, self.progress = pipeline, report, embed, progress
         self.pending: list[tuple[Prepared, np.ndarray | None]] = []
         self.n_chunks = 0
 
@@ -202,5 +203,4 @@ class _Writer:
 
     def _record(self, outcome: Outcome) -> None:
         self.report.outcomes.append(outcome)
-        if self.on_outcome:
-            self.on_outcome(outcome)
+        report_progress(self.progress, "ingest", len(self.report.outcomes), None, outcome.item, outcome)

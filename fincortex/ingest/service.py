@@ -20,6 +20,7 @@ from fincortex.ingest.pipeline import IngestPipeline, IngestReport, Outcome
 from fincortex.ingest.sources import file_origins
 from fincortex.ingest.tokens import load_tokenizer
 from fincortex.prices import write_bars
+from fincortex.progress import Progress, report as report_progress
 from fincortex.store import Store
 
 
@@ -31,8 +32,8 @@ def make_pipeline(settings: Settings, store: Store) -> IngestPipeline:
     return IngestPipeline(store, chunker, batch_docs=settings.ingest_batch_docs)
 
 
-def run_engine(settings: Settings, store: Store, origins, args: dict, on_outcome, engine: str = "local",
-               ray_options=None) -> IngestReport:
+def run_engine(settings: Settings, store: Store, origins, args: dict, progress: Progress | None,
+               engine: str = "local", ray_options=None) -> IngestReport:
     """`local`: this process; `ray`: Ray Data stages (fincortex/ingest/ray_engine.py), same writer. The Ray
     embed stage comes in `ray_options.embed` from the layer above (the SDK builds it with
     `fincortex.retrieval.ray_embed.ray_options`); without it vectors come at the next index sync."""
@@ -40,10 +41,10 @@ def run_engine(settings: Settings, store: Store, origins, args: dict, on_outcome
         raise IngestError(f"unknown ingest engine {engine!r}; choose one of {', '.join(ENGINES)}")
     pipeline = make_pipeline(settings, store)
     if engine == "local":
-        return pipeline.run(origins, args, on_outcome)
+        return pipeline.run(origins, args, progress)
     from fincortex.ingest.ray_engine import RayOptions, run_on_ray
 
-    return run_on_ray(pipeline, origins, ray_options or RayOptions(), args, on_outcome)
+    return run_on_ray(pipeline, origins, ray_options or RayOptions(), args, progress)
 
 
 def ingest_paths(
@@ -51,7 +52,7 @@ def ingest_paths(
     store: Store,
     paths: Iterable[str | Path],
     options: FileOptions,
-    on_outcome: Callable[[Outcome], None] | None = None,
+    progress: Progress | None = None,
     engine: str = "local",
     ray_options=None,
 ) -> IngestReport:
@@ -61,14 +62,14 @@ def ingest_paths(
     now = datetime.now(timezone.utc).replace(tzinfo=None)
     options = FileOptions(**{**options.__dict__, "ingested_at": options.ingested_at or now})
     args = {"paths": [str(p) for p in paths], **{k: v for k, v in options.__dict__.items() if v is not None}}
-    return run_engine(settings, store, file_origins(paths, options), args, on_outcome, engine, ray_options)
+    return run_engine(settings, store, file_origins(paths, options), args, progress, engine, ray_options)
 
 
 def ingest_dataset(
     settings: Settings,
     store: Store,
     spec: str,
-    on_outcome: Callable[[Outcome], None] | None = None,
+    progress: Progress | None = None,
     on_file: Callable[[DatasetFile], None] | None = None,
     engine: str = "local",
     ray_options=None,
@@ -82,12 +83,12 @@ def ingest_dataset(
         raise IngestError(f"dataset {name!r} is of kind {connector.kind!r}, which ingestion does not store")
     pulled = connector.pull(subset, mirror=settings.mirror, cache_dir=settings.cache_dir, on_file=on_file)
     if isinstance(connector, PriceConnector):
-        return _import_series(store, connector.transform_data(pulled), on_outcome)
+        return _import_series(store, connector.transform_data(pulled), progress)
     origins = list(connector.transform_data(pulled))
-    return run_engine(settings, store, origins, {"dataset": spec}, on_outcome, engine, ray_options)
+    return run_engine(settings, store, origins, {"dataset": spec}, progress, engine, ray_options)
 
 
-def _import_series(store: Store, series: Iterable[PriceSeries], on_outcome) -> IngestReport:
+def _import_series(store: Store, series: Iterable[PriceSeries], progress: Progress | None) -> IngestReport:
     report = IngestReport(run_id=uuid.uuid4().hex[:12])
     for one in series:
         t0 = time.perf_counter()
@@ -96,6 +97,5 @@ def _import_series(store: Store, series: Iterable[PriceSeries], on_outcome) -> I
         outcome = Outcome(one.item, "added", f"{result.rows} daily bars {result.first}..{result.last}",
                           seconds=time.perf_counter() - t0)
         report.outcomes.append(outcome)
-        if on_outcome:
-            on_outcome(outcome)
+        report_progress(progress, "ingest", len(report.outcomes), None, outcome.item, outcome)
     return report

@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING, Any
 
 from fincortex.integrations.schemas import (AskArgs, BacktestArgs, CalculatorArgs, ForecastArgs, ForecastRoundArgs,
                                             PointInTimeSearchArgs, SearchArgs, SqlArgs)
+from fincortex.progress import Progress
 
 if TYPE_CHECKING:
     from fincortex.agents.common.toolbox import AgentToolbox
     from fincortex.client import Client
 
-Progress = Callable[..., None]
 
 
 def jsonable(value: Any) -> Any:

@@ -17,6 +17,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from fincortex.progress import ProgressEvent
+
 
 @dataclass
 class Job:
@@ -42,7 +44,7 @@ class Job:
 
 
 class JobRunner:
-    """submit(kind, params, fn) -> Job; fn(progress) runs on the worker thread, progress(done, total, message)."""
+    """submit(kind, params, fn) -> Job; fn(progress) runs on the worker thread, progress(ProgressEvent)."""
 
     def __init__(self, workers: int = 1, keep: int = 200) -> None:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fincortex-job")
@@ -67,9 +69,8 @@ class JobRunner:
             return self._jobs[job_id]
 
     def _run(self, job: Job, fn: Callable[[Callable[..., None]], Any]) -> None:
-        def progress(done: float, total: float | None = None, message: str = "", *_: Any) -> None:
-            # backtests report (done, total), forecast rounds (done, total, message): both land here
-            job.done, job.total, job.message = done, total, str(message or "")
+        def progress(event: ProgressEvent) -> None:  # the SDK's one progress protocol (fincortex/progress.py)
+            job.done, job.total, job.message = event.done, event.total, event.message
 
         job.state, job.started_at = "running", time.time()
         try:

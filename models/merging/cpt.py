@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from fincortex.config import Settings
+from fincortex.progress import Progress
 from fincortex.store import Store
 
 
@@ -141,8 +142,10 @@ def mean_loss(model: Any, blocks: list[list[int]], batch_size: int) -> float | N
     return sum(l * n for l, n in losses) / sum(n for _, n in losses)
 
 
-def run_cpt(config: CPTConfig, settings: Settings, store: Store | None = None) -> CPTResult:
-    """Validate, select data, train, save with a lineage card, register."""
+def run_cpt(config: CPTConfig, settings: Settings, store: Store | None = None,
+            progress: Progress | None = None) -> CPTResult:
+    """Validate, select data, train (each step reaches `progress` as a 'train cpt' event), save with a
+    lineage card, register."""
     import time
 
     import torch
@@ -153,6 +156,7 @@ def run_cpt(config: CPTConfig, settings: Settings, store: Store | None = None) -
     from fincortex.models.llm.factory import resolve_local_path
     from fincortex.models.llm.local import check_model_dir
     from fincortex.models.merging.lm_data import load_chunks, summarize
+    from fincortex.models.tuning.common import progress_callback
 
     config.check()
     store = store or Store(settings.db_path, lock_timeout_s=settings.lock_timeout_s)
@@ -200,7 +204,8 @@ def run_cpt(config: CPTConfig, settings: Settings, store: Store | None = None) -
             eval_strategy="no", report_to=[], seed=config.seed, data_seed=config.seed, bf16=cuda,
             use_cpu=not cuda, dataloader_num_workers=0, disable_tqdm=False,
         )
-        trainer = Trainer(model=model, args=args, train_dataset=_Blocks(train_blocks))
+        trainer = Trainer(model=model, args=args, train_dataset=_Blocks(train_blocks),
+                          callbacks=[progress_callback(progress, "train cpt")])
         trainer.train()
         steps = trainer.state.global_step
     if config.lora:

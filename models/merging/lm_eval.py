@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from fincortex.config import Settings
+from fincortex.progress import Progress, report
 from fincortex.store import Store
 
 INSTRUCTIONS = [
@@ -202,7 +203,7 @@ def evaluate_lm(
     format_tokens: int = 48,
     store: Store | None = None,
     record: bool = True,
-    progress: Callable[[str], None] | None = None,
+    progress: Progress | None = None,
 ) -> list[LMEvalRow]:
     """Evaluate `models` (specs: local | path | registered name) against `reference`; the reference
     row comes first. Results are written into each model's lineage card and registry row."""
@@ -212,10 +213,15 @@ def evaluate_lm(
     from fincortex.models.llm.local import load_lm
     from fincortex.models.merging.lm_data import load_chunks
 
-    say = progress or (lambda _m: None)
     store = store or Store(settings.db_path, lock_timeout_s=settings.lock_timeout_s)
     ref_model = get_chat_model(settings, reference, max_tokens=answer_tokens)
     specs = [reference] + [m for m in models if m != reference]
+    said: list[str] = []
+
+    def say(message: str) -> None:  # reference answers, then perplexity + retention per model
+        said.append(message)
+        report(progress, "evaluate lm", len(said) - 1, 1 + 2 * len(specs), message)
+
     chats = [ref_model] + [get_chat_model(settings, m, max_tokens=answer_tokens) for m in specs[1:]]
 
     heldout = spread_over_documents(load_chunks(store, sources=sources, split="heldout"), n_chunks)

@@ -12,6 +12,7 @@ from typing import Any
 from fincortex.config import Settings
 from fincortex.models.tuning.heldout import HeldoutSplit, split_contexts, tatqa_file
 from fincortex.models.tuning.pairs import PairsRun
+from fincortex.progress import Progress, report
 from fincortex.store import Store
 
 
@@ -90,6 +91,19 @@ def deadline_callback(deadline: float):
             return control
 
     return Deadline()
+
+
+def progress_callback(progress: Progress | None, stage: str):
+    """A TrainerCallback that reports every optimizer step as a `stage` event (global_step of max_steps):
+    embedder, reranker and CPT training reach the CLI bars and the dashboard like every other job."""
+    from transformers import TrainerCallback
+
+    class Steps(TrainerCallback):
+        def on_step_end(self, args, state, control, **kwargs):
+            report(progress, stage, state.global_step, state.max_steps)
+            return control
+
+    return Steps()
 
 
 def split_of(settings: Settings, run: PairsRun) -> HeldoutSplit:

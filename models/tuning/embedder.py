@@ -14,14 +14,15 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from fincortex.config import Settings
 from fincortex.models.tuning.pairs import PairsConfig, PairsRun, build_pairs, load_run, require_corpus
 from fincortex.models.tuning.common import (
     TuningError, check_parent_split, deadline_callback, seeded_on_device, load_checked, output_folder,
-    precision_label, publish, register_packaged, resolve_embedder, split_of,
+    precision_label, progress_callback, publish, register_packaged, resolve_embedder, split_of,
 )
+from fincortex.progress import Progress
 from fincortex.store import Store
 
 LOSSES = ("mnrl", "cached-mnrl")
@@ -80,7 +81,7 @@ class TuneResult:
 
 
 def get_pairs(settings: Settings, store: Store, run_id: str | None, config: PairsConfig,
-              progress: Callable | None) -> PairsRun:
+              progress: Progress | None) -> PairsRun:
     return load_run(store, run_id) if run_id else build_pairs(settings, store, config, progress)
 
 
@@ -138,7 +139,7 @@ def training_datasets(run: PairsRun, batch_size: int) -> tuple[dict[str, Any], i
 
 
 def run_embed_tuning(config: EmbedTuneConfig, settings: Settings, store: Store,
-                     progress: Callable | None = None) -> TuneResult:
+                     progress: Progress | None = None) -> TuneResult:
     started = time.monotonic()
     config.check()
     require_corpus(store)
@@ -193,7 +194,7 @@ def run_embed_tuning(config: EmbedTuneConfig, settings: Settings, store: Store,
             dataloader_drop_last=True, disable_tqdm=False, **device_args)
         trainer = SentenceTransformerTrainer(
             model=model, args=args, train_dataset=datasets if len(datasets) > 1 else next(iter(datasets.values())),
-            loss=loss, evaluator=evaluator, callbacks=[stopper])
+            loss=loss, evaluator=evaluator, callbacks=[stopper, progress_callback(progress, "train embedder")])
         trainer.train()
         steps = trainer.state.global_step
         during = [{"step": h["step"], "ndcg@10": round(h[k], 4)} for h in trainer.state.log_history

@@ -15,11 +15,11 @@ from functools import lru_cache
 
 import numpy as np
 
+from fincortex.progress import Progress, report
 from fincortex.retrieval import embedding_cache
 from fincortex.retrieval.filters import SearchFilters
 from fincortex.retrieval.searcher import Hit, Searcher
 
-Progress = Callable[[str, int, int], None]
 
 
 @dataclass
@@ -92,8 +92,8 @@ class IndexMiner:
                 pair.negative_refs.append(self.ref_of(hit))
                 if len(pair.negatives) >= self.n_negatives:
                     break
-            if progress and ((i + 1) % 50 == 0 or i + 1 == len(candidates)):
-                progress(label, i + 1, len(candidates))
+            if (i + 1) % 50 == 0 or i + 1 == len(candidates):
+                report(progress, label, i + 1, len(candidates))
 
 
 # -- ECTSum: summary bullet -> supporting transcript chunk ------------------------------------------

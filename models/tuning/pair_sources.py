@@ -14,13 +14,13 @@ tatqa source, which knows the held-apart split).
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from fincortex.config import Settings
 from fincortex.models.tuning.heldout import HeldoutSplit, beir_folder, contexts_of
 from fincortex.models.tuning.pair_mining import Candidate, IndexMiner, Pair, best_support, clean_bullet
+from fincortex.progress import Progress, report
 from fincortex.retrieval.embedder import Embedder
 from fincortex.retrieval.filters import SearchFilters
 from fincortex.retrieval.searcher import Searcher
@@ -187,7 +187,7 @@ def _question(reply: str) -> str | None:
 
 def synthetic_pairs(settings: Settings, store: Store, searcher: Searcher, limit: int | None, rng: random.Random,
                     miner_args: dict, model: str | None, top_k: int, seed: int,
-                    progress: Callable[[str, int, int], None] | None = None) -> SourcePairs:
+                    progress: Progress | None = None) -> SourcePairs:
     from fincortex.models.llm.factory import get_chat_model
 
     with store.read() as conn:
@@ -217,8 +217,7 @@ def synthetic_pairs(settings: Settings, store: Store, searcher: Searcher, limit:
             if any(h.chunk_id == chunk_id for h in hits):
                 pair = Pair("synthetic", "train", source_key, question, text, f"chunk:{chunk_id}", chunk_id)
                 candidates.append(Candidate(pair, frozenset({chunk_id}), filters, positive_chunk=chunk_id))
-        if progress:
-            progress("synthetic questions", i + 1, len(sample))
+        report(progress, "synthetic questions", i + 1, len(sample))
         if len(candidates) >= wanted:
             break
     note = f"{written} questions written for {i + 1} chunks, {len(candidates)} ranked their chunk in the top {top_k}"

@@ -11,7 +11,6 @@ import hashlib
 import json
 import random
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 
@@ -19,9 +18,9 @@ from fincortex.config import Settings
 from fincortex.models.tuning.heldout import EVAL_FRACTION, SPLIT_SEED, HeldoutSplit, normalise, split_contexts, tatqa_file
 from fincortex.models.tuning.pair_mining import Candidate, Pair
 from fincortex.models.tuning.pair_sources import SOURCES, SourcePairs
+from fincortex.progress import Progress, report
 from fincortex.store import Store
 
-Progress = Callable[[str, int, int], None]
 DEFAULT_SOURCES = ("tatqa", "headlines", "ectsum")  # synthetic: slow on a CPU, switch it on explicitly
 DEFAULT_MAX_PAIRS = {"tatqa": 1200, "headlines": 200, "ectsum": 200, "synthetic": 100}
 
@@ -107,8 +106,7 @@ def build_pairs(settings: Settings, store: Store, config: PairsConfig | None = N
     results: list[SourcePairs] = []
     for source in config.sources:
         limit = config.max_pairs.get(source)
-        if progress:
-            progress(f"pairs: {source}", 0, 1)
+        report(progress, f"pairs: {source}", 0, 1)
         results.append(_collect(source, settings, store, split, embedder, searcher, limit, rng, miner_args, config,
                                 progress))
     eval_pairs = next((r.eval_pairs for r in results if r.eval_pairs), None)

@@ -16,15 +16,15 @@ import shutil
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Callable
 
 from fincortex.config import Settings
 from fincortex.models.tuning.embedder import TuneResult, get_pairs
 from fincortex.models.tuning.pairs import PairsConfig, PairsRun, require_corpus
 from fincortex.models.tuning.common import (
     StartModel, TuningError, check_parent_split, deadline_callback, seeded_on_device, load_checked,
-    output_folder, precision_label, publish, resolve_embedder, split_of,
+    output_folder, precision_label, progress_callback, publish, resolve_embedder, split_of,
 )
+from fincortex.progress import Progress
 from fincortex.store import Store
 
 FIRST_STAGE_DEPTH = 20  # = RetrievalOptions.rerank_top_n: what search hands the reranker
@@ -78,7 +78,7 @@ def starting_embedder(settings: Settings, store: Store, spec: str | None) -> Sta
 
 
 def pairs_for(settings: Settings, store: Store, config: RerankTuneConfig, start: StartModel,
-              progress: Callable | None) -> PairsRun:
+              progress: Progress | None) -> PairsRun:
     from fincortex.models.merging.lineage import read_card
     from fincortex.models.tuning.pairs import list_runs
 
@@ -128,7 +128,7 @@ def reranking_samples(settings: Settings, split, start: StartModel, n_queries: i
 
 
 def run_rerank_tuning(config: RerankTuneConfig, settings: Settings, store: Store,
-                      progress: Callable | None = None) -> TuneResult:
+                      progress: Progress | None = None) -> TuneResult:
     started = time.monotonic()
     config.check()
     require_corpus(store)
@@ -172,7 +172,7 @@ def run_rerank_tuning(config: RerankTuneConfig, settings: Settings, store: Store
             logging_steps=max(1, total // 10), report_to="none", seed=config.seed, data_seed=config.seed,
             dataloader_num_workers=0, disable_tqdm=False, **device_args)
         trainer = CrossEncoderTrainer(model=model, args=args, train_dataset=dataset, loss=loss, evaluator=evaluator,
-                                      callbacks=[stopper])
+                                      callbacks=[stopper, progress_callback(progress, "train reranker")])
         trainer.train()
         steps = trainer.state.global_step
         during = [{"step": h["step"], "ndcg@10": round(h[k], 4)} for h in trainer.state.log_history

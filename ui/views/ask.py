@@ -26,8 +26,7 @@ def _ask(question: str, as_of: dt.datetime, tickers: list[str], thread_id: str |
         kwargs: dict[str, Any] = {"as_of": as_of, "tickers": tickers or None, **options}
         if "thread_id" in accepts:
             kwargs["thread_id"] = thread_id
-        if "on_step" in accepts:
-            kwargs["on_step"] = lambda node, delta: step(node)
+        kwargs["progress"] = lambda event: step(event.message)  # one ProgressEvent per finished node
         answer = method(question, **kwargs)
         payload = to_jsonable(answer.as_dict() if hasattr(answer, "as_dict") else answer)
         ids = [int(p["chunk_id"]) for p in payload.get("passages") or [] if "chunk_id" in p]
