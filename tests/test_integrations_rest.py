@@ -107,7 +107,7 @@ def test_non_loopback_bind_without_authentication_is_refused(world, monkeypatch)
     from fincortex.integrations.auth import BindRefused, check_bind, is_loopback
     from fincortex.integrations.rest import server
 
-    for host in ("0.0.0.0", "192.168.1.20", "::", "example.org"):
+    for host in ("0.0.0.0", "192.168.1.20", "::", "example.org", ""):
         assert not is_loopback(host)
         with pytest.raises(BindRefused, match="FINCORTEX_API_TOKEN"):
             server(world[0], host=host, port=free_port())

@@ -1,15 +1,20 @@
-"""Who may call the REST API: loopback freely; any other bind only with a bearer token.
+"""Who may call the REST API: the dashboard's rule (fincortex/access.py), with a bearer token for machines.
 
-The rule (the dashboard's, docs/ui.md): binding a non-loopback address needs a secret. Here the secret is
-FINCORTEX_API_TOKEN; `fincortex serve --host 0.0.0.0` without it refuses to start, and when a token is set
-every API route needs `Authorization: Bearer <token>` (compared in constant time), on any bind.
+The rule is the dashboard's and its check is reused: a loopback bind needs nothing, any other bind
+(`access.bind_needs_auth`, which also counts '' and unknown names as exposed) needs a secret, and the
+server refuses to start without one. The dashboard's secret is a password typed into a login form
+(FINCORTEX_UI_PASSWORD); an API is called by programs, so its secret is a bearer token of its own,
+FINCORTEX_API_TOKEN (not the human password). When a token is set, every API route needs
+`Authorization: Bearer <token>` (compared in constant time), on any bind.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import secrets
+
+from fincortex import access
+from fincortex.access import is_loopback  # noqa: F401  (the dashboard's test, reused by `fincortex mcp` too)
 
 TOKEN_ENV = "FINCORTEX_API_TOKEN"
 MIN_TOKEN_CHARS = 16
@@ -17,16 +22,6 @@ MIN_TOKEN_CHARS = 16
 
 class BindRefused(ValueError):
     """A non-loopback bind without a usable token."""
-
-
-def is_loopback(host: str) -> bool:
-    """127.0.0.0/8, ::1 and 'localhost'; every other name or address (0.0.0.0 included) is not."""
-    if host.strip().lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip().strip("[]")).is_loopback
-    except ValueError:
-        return False  # a host name other than localhost may resolve anywhere
 
 
 def api_token(env: dict[str, str] | None = None) -> str | None:
@@ -42,7 +37,7 @@ def api_token(env: dict[str, str] | None = None) -> str | None:
 
 def check_bind(host: str, token: str | None) -> None:
     """Raise BindRefused for a non-loopback `host` without a token."""
-    if not is_loopback(host) and not token:
+    if access.bind_needs_auth(host) and not token:
         raise BindRefused(f"refusing to serve on {host!r} without authentication: set {TOKEN_ENV} (clients then "
                           "send 'Authorization: Bearer <token>'), or bind 127.0.0.1")
 
