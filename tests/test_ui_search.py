@@ -101,12 +101,22 @@ def test_bad_input_is_explained(indexed_db):
 def test_index_update_runs_as_a_job(tmp_path, monkeypatch):
     for name, value in ui_env(tmp_path).items():
         monkeypatch.setenv(name, value)
-    build_demo_db(Client(), default_mirror(), n_transcripts=1, news=False, prices=False)
+    build_demo_db(Client(), default_mirror(), n_transcripts=1, news=False, prices=False, index=False)
     at = open_page(app_test(timeout_s=180), "search")
     assert any("needs an update" in e.label for e in at.expander)
+    _search(at, "revenue")  # nothing built yet: said, not an empty result
+    assert not at.exception and any("fincortex index build" in e for e in texts(at, "error"))
     button(at, "Update index in the background").click()
     at.run()
     job = wait_for_job(at, "index", timeout_s=300)
     assert job.state == "done", job.error
     assert job.result["sync"]["embedded"] > 5
     assert any("up to date" in e.label for e in at.expander)
+    memo = tmp_path / "memo.txt"
+    memo.write_text("The board approved a zebra merger and a quokka sanctuary.")
+    Client().ingest([memo], update_index=False)
+    at = open_page(app_test(timeout_s=180), "search")
+    assert any("needs an update" in e.label for e in at.expander)
+    _search(at, "zebra merger")  # answers from the index as built, and says what it lacks
+    assert not at.exception and at.session_state["search_results"]["not_indexed"] == {"dense": 1, "bm25": 1}
+    assert any("not indexed yet" in w for w in texts(at, "warning"))
