@@ -68,7 +68,7 @@ def slim(metrics):
     return out
 
 
-def window_run(client, deps, part, threads, contributions=True):
+def window_run(client, deps, part, threads, contributions=True, drop=()):
     from fincortex.agents.trading.backtest import BacktestConfig, run_backtest
     from fincortex.agents.trading.ensemble import build_ensemble_trader
     from fincortex.agents.trading.members import DEFAULT_MEMBERS
@@ -76,18 +76,19 @@ def window_run(client, deps, part, threads, contributions=True):
 
     symbol, start, end = WINDOWS[part]
     config = BacktestConfig(symbol, start, end, ("sma", "momentum", "ensemble"),
-                            ensemble={"walk_forward": True, "cpu_threads": threads})
+                            ensemble={"walk_forward": True, "cpu_threads": threads, "drop": tuple(drop)})
     agents = [BASELINES["buyhold"](), BASELINES["sma"](20, 50), BASELINES["momentum"](30),
               build_ensemble_trader(deps, config)]
     if contributions:
-        agents += [build_ensemble_trader(deps, config, drop=(m,), name=f"ens-no-{m}") for m in DEFAULT_MEMBERS]
+        agents += [build_ensemble_trader(deps, config, drop=(*drop, m), name=f"ens-no-{m}")
+                   for m in DEFAULT_MEMBERS if m not in drop]
     t = time.perf_counter()
     report = run_backtest(deps, config, strategies=agents)
     wall = time.perf_counter() - t
     metrics = slim(report.metrics)
     full = report.metrics["ensemble"]
     contrib = {}
-    for m in DEFAULT_MEMBERS if contributions else ():
+    for m in [m for m in DEFAULT_MEMBERS if m not in drop] if contributions else ():
         v = report.metrics[f"ens-no-{m}"]
         cal_full, cal_v = full["ensemble"]["calibration"]["ensemble"], v["ensemble"]["calibration"]["ensemble"]
         contrib[m] = {"sharpe_without": v["sharpe"], "sharpe_full_minus_without": full["sharpe"] - v["sharpe"],
@@ -100,7 +101,7 @@ def window_run(client, deps, part, threads, contributions=True):
                "sharpe_above_momentum": e["sharpe"] > metrics["momentum"]["sharpe"],
                "max_drawdown_below_buyhold": e["max_drawdown"] < metrics["buyhold"]["max_drawdown"],
                "leakage_clean": report.leakage.ok}
-    return {"window": [symbol, start, end], "run_id": report.run_id, "wall_s": round(wall, 1),
+    return {"window": [symbol, start, end], "run_id": report.run_id, "ensemble_drop": list(drop), "wall_s": round(wall, 1),
             "load_avg_1m_after": os.getloadavg()[0], "leakage": report.leakage.summary(), "warnings": report.warnings,
             "verdict": verdict, "metrics": {k: v for k, v in metrics.items() if not k.startswith("ens-no-")},
             "contributions": contrib}
@@ -175,6 +176,9 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--cache-from", type=Path, nargs="*", default=())
     ap.add_argument("--no-timing", action="store_true")
+    ap.add_argument("--no-llm-members", action="store_true",
+                    help="drop headline_llm and llm_view (a cheaper, clearly labelled configuration)")
+    ap.add_argument("--no-contributions", action="store_true")
     args = ap.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import torch
@@ -189,7 +193,8 @@ def main() -> None:
     result = {"part": args.part, "machine": {"cpus": os.cpu_count(), "torch_threads": args.threads,
                                              "load_avg_start": os.getloadavg()},
               "model": client.settings.llm}
-    out = RESULTS / f"ensemble_{args.part}.json"
+    drop = ("headline_llm", "llm_view") if args.no_llm_members else ()
+    out = RESULTS / f"ensemble_{args.part}{'_nollm' if drop else ''}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
 
     def save():
@@ -201,7 +206,7 @@ def main() -> None:
     if args.part == "portfolio":
         result["portfolio"] = portfolio_run(client, args.threads)
     else:
-        result["window"] = window_run(client, deps, args.part, args.threads)
+        result["window"] = window_run(client, deps, args.part, args.threads, not args.no_contributions, drop)
         save()
         if args.part == "btc2018":
             result["seeds"] = seeds_run(deps, args.threads)

@@ -28,7 +28,7 @@ from fincortex.agents.trading.members import DEFAULT_MEMBERS, Day, Member, Membe
 from fincortex.agents.trading.news import NewsSource
 from fincortex.agents.trading.risk import DrawdownBrake, apply_risk, get_profile
 from fincortex.agents.trading.sizing import ewma_sigma, kelly_weight
-from fincortex.agents.trading.stacking import LogitStacker
+from fincortex.agents.trading.stacking import LogitStacker, design
 from fincortex.agents.trading.strategies import Decision, Observation, SeenChunk, SeenMemory
 
 
@@ -145,6 +145,7 @@ class EnsembleTrader:
         names = tuple(m.name for m in self.members)
         self.p = [None] * len(self.days)
         self.fits: list[dict[str, Any]] = []
+        x_all = design(self._rows(range(len(self.days))), len(names))
         stacker, since = None, 0
         for k, day in enumerate(self.days):
             if day.ts < first:
@@ -152,12 +153,12 @@ class EnsembleTrader:
             if stacker is None or (cfg.walk_forward and since >= cfg.refit_every):
                 known = np.flatnonzero((labels >= 0) & (avail <= np.datetime64(day.ts, "us")))
                 known = known[known < k]
-                stacker = LogitStacker(names, C=cfg.C).fit(self._rows(known), labels[known])
+                stacker = LogitStacker(names, C=cfg.C).fit_design(x_all[known], labels[known])
                 self.fits.append({"ts": day.ts, "n_train": stacker.n_train, "weights": stacker.weights(),
                                   "last_outcome_at": None if not known.size else str(avail[known].max())})
                 since = 0
             since += 1
-            self.p[k] = stacker.predict(self._rows([k]))[0]
+            self.p[k] = stacker.predict_design(x_all[k:k + 1])[0]
 
     # -- each step -------------------------------------------------------------------------------
     def decide(self, obs: Observation) -> Decision:

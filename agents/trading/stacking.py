@@ -19,18 +19,15 @@ EPS = 1e-3
 
 
 def design(rows: Sequence[Sequence[float | None]], n_members: int) -> np.ndarray:
-    """(n, 2m) matrix: logit columns then missing-indicator columns."""
-    x = np.zeros((len(rows), 2 * n_members))
+    """(n, 2m) matrix: logit columns then missing-indicator columns (vectorised: a walk-forward run
+    builds it once for all days and slices it per refit)."""
     for i, row in enumerate(rows):
         if len(row) != n_members:
             raise ValueError(f"row {i} has {len(row)} member values, expected {n_members}")
-        for j, p in enumerate(row):
-            if p is None:
-                x[i, n_members + j] = 1.0
-            else:
-                q = min(max(float(p), EPS), 1 - EPS)
-                x[i, j] = np.log(q / (1 - q))
-    return x
+    p = np.array([[np.nan if v is None else float(v) for v in row] for row in rows], dtype=float).reshape(-1, n_members)
+    missing = np.isnan(p)
+    q = np.clip(np.where(missing, 0.5, p), EPS, 1 - EPS)
+    return np.hstack([np.where(missing, 0.0, np.log(q / (1 - q))), missing.astype(float)])
 
 
 @dataclass
@@ -43,6 +40,10 @@ class LogitStacker:
     base_rate: float | None = None
 
     def fit(self, rows: Sequence[Sequence[float | None]], labels: Sequence[int]) -> "LogitStacker":
+        return self.fit_design(design(rows, len(self.members)), labels)
+
+    def fit_design(self, x: np.ndarray, labels: Sequence[int]) -> "LogitStacker":
+        """`fit` on a matrix `design` built."""
         from sklearn.linear_model import LogisticRegression
         from sklearn.pipeline import make_pipeline
         from sklearn.preprocessing import StandardScaler
@@ -53,7 +54,6 @@ class LogitStacker:
         if y.size < self.min_rows or len(set(y.tolist())) < 2:
             self.model = None
             return self
-        x = design(rows, len(self.members))
         self.model = make_pipeline(StandardScaler(), LogisticRegression(C=self.C, max_iter=500)).fit(x, y)
         return self
 
@@ -62,9 +62,12 @@ class LogitStacker:
         return self.model is not None
 
     def predict(self, rows: Sequence[Sequence[float | None]]) -> list[float | None]:
+        return self.predict_design(design(rows, len(self.members)))
+
+    def predict_design(self, x: np.ndarray) -> list[float | None]:
         if self.model is None:
-            return [None] * len(rows)
-        return [float(p) for p in self.model.predict_proba(design(rows, len(self.members)))[:, 1]]
+            return [None] * len(x)
+        return [float(p) for p in self.model.predict_proba(x)[:, 1]]
 
     def weights(self) -> dict[str, float]:
         """Coefficients in raw column units (logit / missing per member) and the intercept."""

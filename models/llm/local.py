@@ -78,11 +78,10 @@ def render_chat(tokenizer: Any, messages: ChatDicts) -> str:
     return tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
 
 
-def continuation_logprobs(lm: LoadedLM, prefix_ids: list[int], continuations: list[list[int]]) -> list[float]:
-    """Exact sum of log p(token) of each continuation after the shared prefix (one padded batch)."""
+def padded_logprobs(lm: LoadedLM, seqs: list[list[int]]) -> Any:
+    """Log-softmax over the vocabulary at every position of right-padded sequences (one forward pass)."""
     import torch
 
-    seqs = [prefix_ids + c for c in continuations]
     width = max(len(s) for s in seqs)
     pad = lm.tokenizer.pad_token_id if lm.tokenizer.pad_token_id is not None else 0
     ids = torch.full((len(seqs), width), pad, dtype=torch.long)
@@ -92,7 +91,14 @@ def continuation_logprobs(lm: LoadedLM, prefix_ids: list[int], continuations: li
         mask[i, : len(s)] = 1
     with torch.no_grad():
         logits = lm.model(input_ids=ids.to(lm.device), attention_mask=mask.to(lm.device)).logits.float()
-    logp = torch.log_softmax(logits, dim=-1)
+    return torch.log_softmax(logits, dim=-1)
+
+
+def continuation_logprobs(lm: LoadedLM, prefix_ids: list[int], continuations: list[list[int]]) -> list[float]:
+    """Exact sum of log p(token) of each continuation after the shared prefix (one padded batch)."""
+    import torch
+
+    logp = padded_logprobs(lm, [prefix_ids + c for c in continuations])
     out = []
     start = len(prefix_ids)
     for i, c in enumerate(continuations):
@@ -186,20 +192,10 @@ def score_batch(lm: LoadedLM, prompts: list[str | ChatDicts], choices: list[str]
     if any(not p for p in prefixes):
         raise ValueError("score_choices needs a non-empty prompt")
     single = all(len(c) == 1 for c in conts)
-    pad = tok.pad_token_id if tok.pad_token_id is not None else 0
     out: list[dict[str, float]] = []
     for b in range(0, len(prefixes), batch_size):
         group = prefixes[b: b + batch_size]
-        seqs = group if single else [p + c for p in group for c in conts]
-        width = max(len(s) for s in seqs)
-        ids = torch.full((len(seqs), width), pad, dtype=torch.long)
-        mask = torch.zeros((len(seqs), width), dtype=torch.long)
-        for i, s in enumerate(seqs):
-            ids[i, : len(s)] = torch.tensor(s)
-            mask[i, : len(s)] = 1
-        with torch.no_grad():
-            logits = lm.model(input_ids=ids.to(lm.device), attention_mask=mask.to(lm.device)).logits.float()
-        logp = torch.log_softmax(logits, dim=-1)
+        logp = padded_logprobs(lm, group if single else [p + c for p in group for c in conts])
         for g, prefix in enumerate(group):
             if single:
                 last = logp[g, len(prefix) - 1]

@@ -9,7 +9,7 @@ import re
 from collections.abc import Sequence
 
 from fincortex.agents.trading.members.base import Day, Member, MemberContext
-from fincortex.agents.trading.members.llm_scoring import p_yes, sample_votes
+from fincortex.agents.trading.members.llm_scoring import answer_days
 
 PROMPT_VERSION = "headline-llm-v1"
 SYSTEM = "You are a crypto market analyst. Answer Yes or No."
@@ -39,9 +39,5 @@ class HeadlineLLMMember(Member):
         ok = [i for i, d in enumerate(days) if d.news]
         if ok and ctx.chat is None:
             raise ValueError("the headline_llm member needs a chat model (settings.llm or --llm)")
-        p = sample_votes(p_yes(ctx.chat, [prompt(days[i], ctx.horizon) for i in ok]), ctx.temperature, ctx.seed,
-                         self.name)
-        out: list[float | None] = [None] * len(days)
-        for i, v in zip(ok, p):
-            out[i] = v
-        return out
+        return answer_days(ctx.chat, days, ok, lambda d: prompt(d, ctx.horizon), ctx.temperature, ctx.seed,
+                           self.name)

@@ -11,7 +11,8 @@ P = (yes votes + 0.5) / (votes + 1); seeds then give distinct runs.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -36,3 +37,13 @@ def sample_votes(p: list[float], temperature: float, seed: int, member: str, vot
     a, b = q ** (1 / temperature), (1 - q) ** (1 / temperature)
     yes = rng.binomial(votes, a / (a + b))
     return [float((y + 0.5) / (votes + 1)) for y in yes]
+
+
+def answer_days(chat, days: Sequence[Any], ok: list[int], build: Callable[[Any], list[dict[str, str]]],
+                temperature: float, seed: int, member: str) -> list[float | None]:
+    """P(up) for the days at indices `ok` (one prompt each, built by `build`), None for the others."""
+    p = sample_votes(p_yes(chat, [build(days[i]) for i in ok]), temperature, seed, member)
+    out: list[float | None] = [None] * len(days)
+    for i, v in zip(ok, p):
+        out[i] = v
+    return out

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from fincortex.agents.trading.members.base import Day, Member, MemberContext
-from fincortex.agents.trading.members.llm_scoring import p_yes, sample_votes
+from fincortex.agents.trading.members.llm_scoring import answer_days
 
 PROMPT_VERSION = "llm-view-v1"
 SYSTEM = "You are a crypto market analyst. Answer Yes or No."
@@ -48,9 +48,5 @@ class LLMViewMember(Member):
         if ctx.chat is None:
             raise ValueError("the llm_view member needs a chat model (settings.llm or --llm)")
         ok = [i for i, d in enumerate(days) if d.features.ret_30d is not None]
-        p = sample_votes(p_yes(ctx.chat, [prompt(days[i], ctx.horizon) for i in ok]), ctx.temperature, ctx.seed,
-                         self.name)
-        out: list[float | None] = [None] * len(days)
-        for i, v in zip(ok, p):
-            out[i] = v
-        return out
+        return answer_days(ctx.chat, days, ok, lambda d: prompt(d, ctx.horizon), ctx.temperature, ctx.seed,
+                           self.name)
