@@ -71,7 +71,8 @@ class Searcher:
         self.options = options or RetrievalOptions.from_env()
         unknown = [n for n in self.options.post_stage_names() if n not in POST_STAGES]
         if unknown:
-            raise ValueError(f"post_stages {unknown} are not registered; known: {', '.join(POST_STAGES)}")
+            raise ValueError(f"post_stages (FINCORTEX_POST_STAGES) {unknown} are not registered; known: "
+                             f"{', '.join(POST_STAGES)}")
         self.indexes = IndexSet(store, index_dir, embedder, self.options)
         self._post: dict[str, PostStage] = dict(post_stages or {})
         if reranker is not None:  # an injected cross-encoder (tests, benchmarks)

@@ -136,3 +136,10 @@ def test_a_registered_first_stage_is_built_searched_fused_and_listed(tmp_path, r
     assert [h.score for h in newest] == [h.scores["newest"] for h in newest]
     status = service.index_status(store, settings)
     assert "newest" in status["stages"] and any(i["stage"] == "newest" and i["up_to_date"] for i in status["indexes"])
+
+
+def test_an_unknown_post_stage_is_named(tmp_path):
+    settings, store, _ = populated(tmp_path, n_docs=2)
+    with pytest.raises(ValueError, match=r"FINCORTEX_POST_STAGES\) \['llm'\] are not registered; known: rerank"):
+        Searcher(store, settings.index_dir, service.get_embedder(settings.embedding_model),
+                 RetrievalOptions(post_stages="rerank,llm"))
