@@ -350,6 +350,29 @@ class Client:
 
         return open_toolbox(self.store, self.search, kind, question, as_of, mode=mode, rerank=rerank, config=config)
 
+    def forecast_history_import(self, folder) -> dict:
+        """Import a ForecastBench-style folder (question_sets/, resolution_sets/) as point-in-time history."""
+        from fincortex.agents.forecasting.history import import_history
+
+        return import_history(self.store, folder)
+
+    def forecast_round(self, questions, *, resolutions=None, members=None, model: str | None = None,
+                       retrieval: bool = True, history=None, submission=None, organization: str = "fincortex",
+                       model_name: str | None = None) -> dict:
+        """The default forecaster (members stacked point-in-time) on every target of a question set;
+        scored by ForecastBench's rules when a resolution set is given; `submission` writes the file."""
+        from fincortex.agents.forecasting.service import forecast_file
+
+        return forecast_file(self.settings, self.store, questions, resolutions=resolutions, members=members, model=model,
+                             retrieval=retrieval, history=history, submission_path=submission,
+                             organization=organization, model_name=model_name)
+
+    def forecast_history_audit(self) -> dict:
+        """Every stored stack fit re-checked: it learned only from outcomes public before its due date."""
+        from fincortex.agents.forecasting.history import audit_stack_fits
+
+        return audit_stack_fits(self.store)
+
     def agent_audit(self, run_id: str) -> dict:
         """Re-check an agent run's recorded chunks against the chunks table and its as_of."""
         from fincortex.agents.common.runs import audit_run

@@ -27,6 +27,7 @@ from fincortex.progress import Progress, report as report_progress
 from fincortex.agents.forecasting.calibration import CalibrationUnavailable, Calibrator, fit_for_date
 from fincortex.agents.forecasting.forecastbench import ForecastQuestion, load_targets, take
 from fincortex.agents.forecasting.graph import ForecastConfig, Forecaster, ForecastResult
+from fincortex.agents.forecasting.rounds import direction_text
 from fincortex.config import Settings
 from fincortex.store import Store
 
@@ -257,7 +258,7 @@ def _rows_for(q: ForecastQuestion, result: ForecastResult, calibrator: Calibrato
 
 def _row(q: ForecastQuestion, method: str, result: ForecastResult, agent_key: str | None) -> dict[str, Any]:
     return {"method": method, "question_id": q.id, "source": q.source, "resolution_date": q.resolution_date,
-            "probability": result.probability, "raw_probability": result.raw_probability, "outcome": q.outcome,
+            "direction": direction_text(q.direction), "probability": result.probability, "raw_probability": result.raw_probability, "outcome": q.outcome,
             "market_value": q.market_value, "run_id": result.run_id, "calibration_id": result.calibration_id,
             "rationale": result.rationale, "n_chunks": len(result.evidence), "agent_key": agent_key,
             "moved_from_market": result.moved_from_market, "n_retrieved": result.n_retrieved}
@@ -265,7 +266,7 @@ def _row(q: ForecastQuestion, method: str, result: ForecastResult, agent_key: st
 
 def _baseline(q: ForecastQuestion, method: str, p: float) -> dict[str, Any]:
     return {"method": method, "question_id": q.id, "source": q.source, "resolution_date": q.resolution_date,
-            "probability": float(p), "raw_probability": float(p), "outcome": q.outcome, "market_value": q.market_value,
+            "direction": direction_text(q.direction), "probability": float(p), "raw_probability": float(p), "outcome": q.outcome, "market_value": q.market_value,
             "run_id": None, "calibration_id": None, "rationale": None, "n_chunks": 0, "agent_key": None,
             "moved_from_market": None, "n_retrieved": 0}
 
@@ -273,10 +274,11 @@ def _baseline(q: ForecastQuestion, method: str, p: float) -> dict[str, Any]:
 def _store_rows(store: Store, eval_id: str, forecast_date: datetime, rows: list[dict[str, Any]]) -> None:
     with store.write() as conn:
         conn.executemany(
-            "INSERT INTO forecasts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now())",
+            "INSERT INTO forecasts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now(), ?)",
             [[eval_id, r["method"], r["question_id"], r["source"], r["resolution_date"], forecast_date,
               r["agent_key"], r["run_id"], r["raw_probability"], r["probability"],
-              r["calibration_id"], r["market_value"], r["outcome"], r["rationale"], r["n_chunks"]] for r in rows])
+              r["calibration_id"], r["market_value"], r["outcome"], r["rationale"], r["n_chunks"],
+              r.get("direction") or None] for r in rows])
 
 
 def list_evals(store: Store, limit: int = 20) -> list[dict[str, Any]]:

@@ -110,30 +110,31 @@ def _load(path: Path, key: str) -> dict:
     return data
 
 
+def parse_question(q: Any, due: datetime, where: str) -> ForecastQuestion:
+    """One published question (a dict of the question set) as a ForecastQuestion of the round due `due`."""
+    if not isinstance(q, dict):
+        raise ForecastBenchError(f"{where}: expected an object")
+    for name in ("id", "source", "question"):
+        if name not in q:
+            raise ForecastBenchError(f"{where}: missing {name!r}")
+    source = str(q["source"])
+    freeze = q.get("freeze_datetime_value")
+    return ForecastQuestion(
+        id=_id_key(q["id"], where), source=source, question=str(q["question"]), forecast_date=due,
+        background=str(q.get("background") or ""), resolution_criteria=str(q.get("resolution_criteria") or ""),
+        source_intro=str(q.get("source_intro") or ""),
+        market_value=_probability(freeze) if source in MARKET_SOURCES else None,
+        freeze_value=None if freeze in (None, "", "N/A") else str(freeze),
+        freeze_value_explanation=str(q.get("freeze_datetime_value_explanation") or ""),
+        freeze_datetime=_date(q["freeze_datetime"], f"{where}.freeze_datetime") if q.get("freeze_datetime") else None,
+        url=str(q.get("url") or ""))
+
+
 def load_questions(path: str | Path) -> tuple[datetime, list[ForecastQuestion]]:
     """The round's forecast date and its questions (not yet joined; outcome None)."""
     data = _load(Path(path), "questions")
     due = _date(data["forecast_due_date"], f"{path}: forecast_due_date")
-    out = []
-    for i, q in enumerate(data["questions"]):
-        where = f"{path}: questions[{i}]"
-        if not isinstance(q, dict):
-            raise ForecastBenchError(f"{where}: expected an object")
-        for name in ("id", "source", "question"):
-            if name not in q:
-                raise ForecastBenchError(f"{where}: missing {name!r}")
-        source = str(q["source"])
-        freeze = q.get("freeze_datetime_value")
-        out.append(ForecastQuestion(
-            id=_id_key(q["id"], where), source=source, question=str(q["question"]), forecast_date=due,
-            background=str(q.get("background") or ""), resolution_criteria=str(q.get("resolution_criteria") or ""),
-            source_intro=str(q.get("source_intro") or ""),
-            market_value=_probability(freeze) if source in MARKET_SOURCES else None,
-            freeze_value=None if freeze in (None, "", "N/A") else str(freeze),
-            freeze_value_explanation=str(q.get("freeze_datetime_value_explanation") or ""),
-            freeze_datetime=_date(q["freeze_datetime"], f"{where}.freeze_datetime") if q.get("freeze_datetime") else None,
-            url=str(q.get("url") or "")))
-    return due, out
+    return due, [parse_question(q, due, f"{path}: questions[{i}]") for i, q in enumerate(data["questions"])]
 
 
 def load_resolutions(path: str | Path) -> tuple[datetime, list[dict[str, Any]]]:

@@ -67,10 +67,44 @@ def register(app: typer.Typer) -> None:
             console.print(f"  [dim]note: {escape(note)}[/dim]")
         console.print(f"[dim]as_of {result.as_of} · thread {result.thread_id} (--thread to follow up) · run {result.run_id}[/dim]")
 
-    @app.command()
+    forecast_app = typer.Typer(help="Forecast ForecastBench question sets; `forecast history import DIR` first.")
+    history_app = typer.Typer(help="Point-in-time history of ForecastBench questions and outcomes.")
+    forecast_app.add_typer(history_app, name="history")
+    app.add_typer(forecast_app, name="forecast")
+
+    @history_app.command("import")
+    def history_import(
+        folder: Annotated[Path, typer.Argument(help="A folder laid out like ForecastBench's: question_sets/, resolution_sets/.")],
+        db: DbOption = None,
+    ) -> None:
+        """Import every round: each outcome becomes usable at its resolution date + the source's lag."""
+        from fincortex.agents.forecasting.forecastbench import ForecastBenchError
+
+        try:
+            out = make_client(db, None).forecast_history_import(folder)
+        except ForecastBenchError as exc:
+            console.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(2) from None
+        for name, counts in out["rounds"].items():
+            console.print(f"{name}: {counts['questions']} questions, {counts['outcomes']} outcome rows")
+        console.print(f"publication lags (days): {out['lags_days']}")
+
+    @history_app.command("audit")
+    def history_audit(db: DbOption = None) -> None:
+        """Re-check every stored stack fit: only outcomes public before its due date (exit 3 if not)."""
+        report = make_client(db, None).forecast_history_audit()
+        console.print_json(json.dumps(report, default=str))
+        if not report["clean"]:
+            raise typer.Exit(3)
+
+    @forecast_app.callback(invoke_without_command=True)
     def forecast(
-        questions: Annotated[Path, typer.Option("--questions", help="ForecastBench question set JSON (e.g. .../question_sets/2025-10-26-llm.json).")],
-        resolutions: Annotated[Path, typer.Option("--resolutions", help="The matching resolution set JSON.")],
+        ctx: typer.Context,
+        questions: Annotated[Optional[Path], typer.Option("--questions", help="ForecastBench question set JSON (e.g. .../question_sets/2025-10-26-llm.json).")] = None,
+        resolutions: Annotated[Optional[Path], typer.Option("--resolutions", help="The matching resolution set JSON (scores the round).")] = None,
+        submission: Annotated[Optional[Path], typer.Option("--submission", help="Write a ForecastBench submission file (default forecaster).")] = None,
+        members: Annotated[Optional[str], typer.Option("--members", help="Forecaster members, comma-separated (default: market,base_rate,own_history,series,llm_direct).")] = None,
+        organization: Annotated[str, typer.Option("--organization", help="Submission: organization.")] = "fincortex",
         limit: Annotated[Optional[int], typer.Option("--limit", help="Forecast only N targets (spread over sources).")] = None,
         sources: Annotated[Optional[str], typer.Option("--sources", help="Question sources, comma-separated (e.g. yfinance,polymarket).")] = None,
         model: Annotated[Optional[str], typer.Option("--model", help="Chat model spec(s), comma-separated = ensemble (default: settings.llm).")] = None,
@@ -84,11 +118,26 @@ def register(app: typer.Typer) -> None:
         db: DbOption = None,
         mirror: MirrorOption = None,
     ) -> None:
-        """Forecast a ForecastBench round and score it (Brier, log loss, ECE, decomposition) next to baselines."""
-        from rich.progress import Progress
+        """Forecast a ForecastBench round. With --submission/--members: the default forecaster (members
+        stacked point-in-time, ForecastBench's scoring); otherwise the LLM agent's evaluation (--resolutions)."""
         from rich.table import Table
 
         from fincortex.agents.forecasting.forecastbench import ForecastBenchError
+
+        if ctx.invoked_subcommand:
+            return
+        if questions is None:
+            console.print("[red]error:[/red] --questions FILE is required (or a subcommand: history import DIR)")
+            raise typer.Exit(2)
+        if submission is not None or members is not None:
+            from fincortex.cli.forecast_round import run_default_forecaster
+
+            run_default_forecaster(make_client(db, mirror), questions, resolutions, submission, members, model,
+                                   organization, not no_retrieval, json_path)
+            return
+        if resolutions is None:
+            console.print("[red]error:[/red] the agent evaluation needs --resolutions (or give --submission OUT.json)")
+            raise typer.Exit(2)
 
         if calibration not in ("platt", "isotonic", "none"):
             console.print(f"[red]error:[/red] --calibration {calibration!r}: choose platt, isotonic or none")
