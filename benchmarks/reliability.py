@@ -166,16 +166,18 @@ def main() -> None:
             results["parts"][part]["wall_s"] = round(time.perf_counter() - started, 1)
             results["parts"][part]["loadavg_1m"] = round(os.getloadavg()[0], 2)
             print(f"[reliability] {part}: {json.dumps(_headline(part, results['parts'][part]))}", flush=True)
-    results["headline"] = {p: _headline(p, r) for p, r in results["parts"].items()}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    previous = json.loads(args.out.read_text()) if args.out.exists() else {}
-    if set(parts) != set(PARTS) and previous.get("parts"):  # a partial run updates its parts only
-        previous["parts"].update(results["parts"])
-        previous["headline"] = {p: _headline(p, r) for p, r in previous["parts"].items()}
-        previous.setdefault("partial_runs", []).append({"parts": parts, "machine": results["machine"]})
-        results = previous
-    args.out.write_text(json.dumps(results, indent=2, default=str) + "\n")
-    print(json.dumps(results["headline"], indent=2))
+            _save(args.out, results, part)  # after every part: a long run that is stopped keeps what it measured
+    print(json.dumps(json.loads(args.out.read_text())["headline"], indent=2))
+
+
+def _save(out: Path, results: dict, part: str) -> None:
+    """Merge this run's finished part into the JSON (other parts keep their last measured figures)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    saved = json.loads(out.read_text()) if out.exists() else {}
+    saved.setdefault("parts", {})[part] = results["parts"][part]
+    saved.setdefault("runs", {})[part] = {"machine": results["machine"], "args": results["args"]}
+    saved["headline"] = {p: _headline(p, r) for p, r in saved["parts"].items()}
+    out.write_text(json.dumps(saved, indent=2, default=str) + "\n")
 
 
 def _headline(part: str, r: dict) -> dict:
