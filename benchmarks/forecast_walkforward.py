@@ -34,6 +34,9 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--rounds", type=int, default=None, help="only the first N rounds (a quick look)")
     ap.add_argument("--reasoning-sample", type=int, default=0, help="time the reasoning member on N targets")
     ap.add_argument("--no-retrieval", action="store_true", help="llm_direct without the search index")
+    ap.add_argument("--sample-every", type=int, default=1,
+                    help="forecast and score only questions whose id hashes to 0 mod N (same subset every round "
+                         "and every method; the history members learn from stays complete)")
     ap.add_argument("--out", default="benchmarks/results/forecast_walkforward.json")
     args = ap.parse_args(argv)
 
@@ -54,14 +57,10 @@ def main(argv: list[str] | None = None) -> dict:
     folder = Path(args.mirror) / "forecastbench"
     imported = import_history(store, folder)
     names = parse_members(args.members)
-    ctx: dict = {"store": store}
-    if any(n in ("llm_direct", "reasoning") for n in names) or args.reasoning_sample:
-        from fincortex.models.llm.factory import get_chat_model
+    from fincortex.agents.forecasting.service import build_context
 
-        ctx["spec"] = args.model or client.settings.llm or "local"
-        ctx["chat"] = get_chat_model(client.settings, ctx["spec"])
-        if not args.no_retrieval:
-            ctx["search_fn"] = _search_fn(client)
+    llm = tuple(names) + (("reasoning",) if args.reasoning_sample else ())
+    ctx = build_context(client.agent_deps(), store, llm, args.model, not args.no_retrieval)
     built = {n: build(n, ctx) for n in names}
 
     pairs = round_files(folder)[: args.rounds]
@@ -69,7 +68,7 @@ def main(argv: list[str] | None = None) -> dict:
     methods.update({f"member:{n}": {} for n in names})
     outcomes, per_round, weights = {}, [], {}
     for qfile, rfile in pairs:
-        rnd = load_round(qfile, rfile)
+        rnd = _subsample(load_round(qfile, rfile), args.sample_every)
         started = time.perf_counter()
         fc = forecast_round(store, rnd, names, ctx, built)
         wall = time.perf_counter() - started
@@ -104,7 +103,7 @@ def main(argv: list[str] | None = None) -> dict:
             continue
         probs = {}
         for qfile, rfile in pairs:
-            rnd = load_round(qfile, rfile)
+            rnd = _subsample(load_round(qfile, rfile), args.sample_every)
             fc = forecast_round(store, rnd, keep, ctx, {n: built[n] for n in keep})
             probs.update({(f"{rnd.forecast_date:%Y-%m-%d}", *k): p for k, p in fc.probabilities.items()})
         ablations[drop] = probs
@@ -113,8 +112,8 @@ def main(argv: list[str] | None = None) -> dict:
     result = {
         "benchmark": "forecast_walkforward", "rounds": [p["round"] for p in per_round], "members": list(names),
         "member_keys": {n: built[n].key() for n in names}, "lags_days": imported["lags_days"],
-        "threads": args.threads, "load_avg_1m": os.getloadavg()[0], "model": ctx.get("spec"),
-        "retrieval": "search_fn" in ctx, "table": table, "per_round": per_round,
+        "sample_every": args.sample_every, "threads": args.threads, "load_avg_1m": os.getloadavg()[0], "model": ctx.get("spec"),
+        "retrieval": ctx.get("search_fn") is not None, "table": table, "per_round": per_round,
         "contribution_drop_member": contribution, "weights_last_round": weights,
         "full_round_wall_s": {"max": max(p["wall_s"] for p in per_round),
                               "median": float(np.median([p["wall_s"] for p in per_round]))},
@@ -129,10 +128,16 @@ def main(argv: list[str] | None = None) -> dict:
     return result
 
 
-def _search_fn(client):
-    from fincortex.retrieval import service
+def _subsample(rnd, every: int):
+    """The round restricted to questions with md5(source|id) % every == 0 (every=1: the whole round)."""
+    if every <= 1:
+        return rnd
+    import hashlib
 
-    return lambda query, **kw: service.search(client.store, client.settings, query, **kw)
+    keep = lambda source, qid: int(hashlib.md5(f"{source}|{qid}".encode()).hexdigest(), 16) % every == 0  # noqa: E731
+    rnd.targets = [t for t in rnd.targets if keep(t.source, t.id)]
+    rnd.outcomes = {k: o for k, o in rnd.outcomes.items() if keep(k[1], k[0])}
+    return rnd
 
 
 def _reasoning_throughput(store, ctx, pair, n: int) -> dict:

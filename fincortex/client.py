@@ -363,7 +363,7 @@ class Client:
         scored by ForecastBench's rules when a resolution set is given; `submission` writes the file."""
         from fincortex.agents.forecasting.service import forecast_file
 
-        return forecast_file(self.settings, self.store, questions, resolutions=resolutions, members=members, model=model,
+        return forecast_file(self.agent_deps(), self.store, questions, resolutions=resolutions, members=members, model=model,
                              retrieval=retrieval, history=history, submission_path=submission,
                              organization=organization, model_name=model_name)
 

@@ -100,3 +100,29 @@ def test_bad_history_folder_is_named(tmp_path):
     store.ensure_schema()
     with pytest.raises(ForecastBenchError, match="no question_sets/ folder"):
         import_history(store, tmp_path)
+
+
+def test_cli_imports_history_forecasts_a_round_and_writes_a_submission(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from fincortex.cli import app
+
+    _, folder = _world(tmp_path, 1.0)
+    db = str(tmp_path / "cli.duckdb")
+    monkeypatch.setenv("FINCORTEX_HOME", str(tmp_path / "home"))
+    runner = CliRunner()
+    out = runner.invoke(app, ["forecast", "history", "import", str(folder), "--db", db])
+    assert out.exit_code == 0, out.output
+    assert "2020-03-01-llm.json: 2 questions, 3 outcome rows" in out.output
+    sub = tmp_path / "sub.json"
+    out = runner.invoke(app, ["forecast", "--questions", str(folder / "question_sets" / f"{R3}-llm.json"),
+                              "--resolutions", str(folder / "resolution_sets" / f"{R3}_resolution_set.json"),
+                              "--members", "market,base_rate,own_history", "--submission", str(sub), "--db", db])
+    assert out.exit_code == 0, out.output
+    text = " ".join(out.output.split())  # rich wraps long lines
+    assert "2 earlier rounds in the history" in text and "naive" in text
+    data = json.loads(sub.read_text())
+    assert data["forecast_due_date"] == str(R3) and len(data["forecasts"]) == 3
+    assert runner.invoke(app, ["forecast", "history", "audit", "--db", db]).exit_code == 0
+    bad = runner.invoke(app, ["forecast", "--questions", str(sub), "--members", "oracle", "--db", db])
+    assert bad.exit_code == 2 and "unknown forecaster member 'oracle'" in " ".join(bad.output.split())

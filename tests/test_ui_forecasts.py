@@ -76,3 +76,26 @@ def test_bad_uploads_are_explained(env):
     assert any("res.json is empty" in e for e in errors), errors
     assert "job_forecast" not in at.session_state
     assert not at.exception
+
+
+def test_default_forecaster_shows_halves_weights_and_reliability(env):
+    at = open_page(app_test(timeout_s=180), "forecasts")
+    assert not at.exception, at.exception
+    at.selectbox(key="fr_round").set_value("2025-11-09")
+    at.multiselect(key="fr_members").set_value(["market", "base_rate", "series"])
+    button(at, "Run the default forecaster").click()
+    at.run()
+    assert not texts(at, "error"), texts(at, "error")
+    job = wait_for_job(at, "forecast_round", timeout_s=900)
+    assert job.state == "done", (job.error, job.log_tail)
+    assert not at.exception, at.exception
+    assert job.result["history_rounds"] == ["2025-10-26"] and job.result["n_targets"] > 2000
+    scores = [d.value for d in at.dataframe if "dataset half" in d.value.columns][0]
+    assert {"default", "naive", "always_0.5", "market_freeze"} <= set(scores["method"])
+    half = scores.set_index("method")
+    assert half.loc["always_0.5", "dataset half"] == 0.25  # ForecastBench's halves, scored on the same rows
+    weights = [d.value for d in at.dataframe if "family" in d.value.columns][0]
+    assert {"market", "yfinance", "acled"} <= set(weights["family"])
+    per_source = [d.value for d in at.dataframe if "source" in d.value.columns and "default" in d.value.columns]
+    assert per_source and "polymarket" in set(per_source[0]["source"])
+    assert at.get("plotly_chart"), "reliability diagram missing"

@@ -32,6 +32,7 @@ CAPABILITIES: dict[str, str] = {
     "search": "hybrid search (Client.search)",
     "ask": "the analyst agent (Client.ask)",
     "forecast": "forecast runs (Client.forecast)",
+    "forecast_round": "the default forecaster (Client.forecast_round)",
     "backtest": "trading simulations (Client.backtest)",
     "models": "the model registry (Client.models)",
 }

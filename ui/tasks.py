@@ -191,6 +191,15 @@ def forecast(client: Client, params: dict[str, Any], report: Report) -> Any:
     return to_jsonable({"report": summary, "rows": getattr(out, "rows", [])})
 
 
+def forecast_round(client: Client, params: dict[str, Any], report: Report) -> Any:
+    """The default forecaster (members stacked point-in-time) on a whole round, ForecastBench's scoring."""
+    method = _sdk(client, "forecast_round")
+    params = dict(params)
+    report(0, None, "forecasting every target of the round with the chosen members")
+    out = method(params.pop("questions"), **params)
+    return to_jsonable({k: v for k, v in out.items() if k != "probabilities"})
+
+
 TASKS: dict[str, Callable[[Client, dict[str, Any], Report], Any]] = {
     "ingest": ingest,
     "pull": pull,
@@ -201,4 +210,5 @@ TASKS: dict[str, Callable[[Client, dict[str, Any], Report], Any]] = {
     "tune_cpt": tune_cpt,
     "evaluate_lm": evaluate_lm,
     "forecast": forecast,
+    "forecast_round": forecast_round,
 }

@@ -48,8 +48,9 @@ class ForecastQuestion:
     direction: tuple[int, ...] = ()
 
     @property
-    def key(self) -> tuple[str, str, str]:
-        return (self.id, self.source, str(self.resolution_date or ""))
+    def key(self) -> tuple[str, str, str, str]:
+        """(id, source, resolution date, direction): a combination question's directions are distinct targets."""
+        return (self.id, self.source, str(self.resolution_date or ""), ",".join(map(str, self.direction)))
 
     def as_dict(self) -> dict[str, Any]:
         return {k: (v.isoformat() if isinstance(v, (date, datetime)) else v) for k, v in self.__dict__.items()}

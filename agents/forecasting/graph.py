@@ -32,6 +32,7 @@ from fincortex.agents.common.deps import AgentDeps, require_search
 from fincortex.agents.common.graph import clean_query_lines, linear_graph
 from fincortex.agents.forecasting.calibration import Calibrator
 from fincortex.agents.forecasting.forecastbench import ForecastQuestion
+from fincortex.agents.forecasting.rounds import direction_note, direction_text
 from fincortex.agents.common.tools import PointInTimeSearch
 from fincortex.models.llm.base import choice_probabilities
 from fincortex.progress import Progress, report
@@ -193,7 +194,7 @@ class Forecaster:
                                       model=",".join(self.config.models),
                                       config={**self.config.as_dict(), "question_id": question.id,
                                               "source": question.source,
-                                              "resolution_date": str(question.resolution_date or "")})
+                                              "resolution_date": str(question.resolution_date or ""), "direction": direction_text(question.direction)})
         self._recorder, self._calibrator = recorder, calibrator
         self._search = (PointInTimeSearch(self.search_fn, question.forecast_date, recorder, mode=self.config.search_mode,
                                           rerank=self.config.rerank) if self.config.retrieval else None)
@@ -272,6 +273,8 @@ class Forecaster:
         if q.source_intro:
             lines.append(_clip(q.source_intro, 300))
         lines.append(f"Question: {q.question.strip()}")
+        if q.direction:  # a combination question: which way each part must go
+            lines.append(direction_note(q))
         if q.background.strip():
             lines.append(f"Background: {_clip(q.background, 700)}")
         if q.resolution_criteria.strip():

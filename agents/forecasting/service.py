@@ -19,21 +19,18 @@ from fincortex.agents.forecasting.walkforward import forecast_round, naive_forec
 LLM_MEMBERS = ("llm_direct", "reasoning")
 
 
-def build_context(settings: Any, store: Any, names: tuple[str, ...], model: str | None, retrieval: bool) -> dict[str, Any]:
-    ctx: dict[str, Any] = {"store": store}
+def build_context(deps: Any, store: Any, names: tuple[str, ...], model: str | None, retrieval: bool) -> dict[str, Any]:
+    """What members are built from: the store, and for the LLM members the agent deps' chat model and
+    (with retrieval) its point-in-time search."""
+    ctx: dict[str, Any] = {"store": store, "deps": deps}
     if any(n in LLM_MEMBERS for n in names):
-        from fincortex.models.llm.factory import get_chat_model
-
-        ctx["spec"] = model or settings.llm or "local"
-        ctx["chat"] = get_chat_model(settings, ctx["spec"])
-        if retrieval:
-            from fincortex.retrieval import service
-
-            ctx["search_fn"] = lambda query, **kw: service.search(store, settings, query, **kw)
+        ctx["spec"] = model or deps.settings.llm or "local"
+        ctx["chat"] = deps.chat_model(ctx["spec"])
+        ctx["search_fn"] = deps.search if retrieval else None
     return ctx
 
 
-def forecast_file(settings: Any, store: Any, questions: str | Path, *, resolutions: str | Path | None = None,
+def forecast_file(deps: Any, store: Any, questions: str | Path, *, resolutions: str | Path | None = None,
                   members: str | tuple[str, ...] | None = None, model: str | None = None, retrieval: bool = True,
                   history: str | Path | None = None, submission_path: str | Path | None = None,
                   organization: str = "fincortex", model_name: str | None = None) -> dict[str, Any]:
@@ -41,7 +38,7 @@ def forecast_file(settings: Any, store: Any, questions: str | Path, *, resolutio
     if history is not None:
         import_history(store, history)
     rnd = load_round(questions, resolutions)
-    ctx = build_context(settings, store, names, model, retrieval)
+    ctx = build_context(deps, store, names, model, retrieval)
     fc = forecast_round(store, rnd, names, ctx)
     known = [d for d in history_rounds(store) if d < rnd.forecast_date.date()]
     notes = list(fc.notes)
@@ -63,4 +60,7 @@ def forecast_file(settings: Any, store: Any, questions: str | Path, *, resolutio
         methods = {"default": scored, "naive": naive, "always_0.5": {k: 0.5 for k in naive},
                    "market_freeze": {k: v for k, v in naive.items() if k[1] in MARKET_SOURCES}}
         report["scores"] = scoring.table(methods, rnd.outcomes, reference="naive")
+        report["rows"] = [{"id": k[0], "source": k[1], "resolution_date": k[2] or None, "direction": k[3] or None,
+                           "default": scored.get(k, 0.5), "naive": naive.get(k, 0.5), "outcome": y}
+                          for _, k, y in scoring.scored_rows(rnd.outcomes)]
     return report

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import pandas as pd
+
 from fincortex.agents.forecasting import stacking
 from fincortex.agents.forecasting.forecastbench import MARKET_SOURCES
 from fincortex.agents.forecasting.history import HistoryView
@@ -65,9 +67,12 @@ def run_member(store: Store, member: Member, rnd: Round, view: HistoryView) -> d
     with store.write() as conn:
         conn.execute("DELETE FROM fb_member_forecasts WHERE round_due = ? AND member = ? AND member_key = ?",
                      [_day(rnd.forecast_date), member.name, member.key()])
-        conn.executemany("INSERT INTO fb_member_forecasts VALUES (?, ?, ?, ?, ?, ?, ?, ?, now())",
-                         [[_day(rnd.forecast_date), member.name, member.key(), *k[:2], k[2], k[3], p]
-                          for k, p in out.items()])
+        frame = pd.DataFrame([[_day(rnd.forecast_date), member.name, member.key(), k[0], k[1], k[2], k[3], p]
+                              for k, p in out.items()],
+                             columns=["d", "m", "mk", "id", "source", "rd", "dir", "p"]).astype({"p": float})
+        conn.register("member_rows", frame)  # one bulk insert (executemany is row by row in DuckDB)
+        conn.execute("INSERT INTO fb_member_forecasts SELECT d, m, mk, id, source, rd, dir, p, now() FROM member_rows")
+        conn.unregister("member_rows")
     return out
 
 

@@ -193,3 +193,15 @@ if common.require("forecast") and common.db_ready():
         job_view.start("forecast", params, label=f"Forecast {Path(params['questions']).name} "
                                                  f"({params['limit']} questions)")
     job_view.panel("forecast", _result)
+
+if common.require("forecast_round") and common.db_ready():
+    from fincortex.ui.views import forecast_members
+
+    cfg = common.ui_settings()
+    try:
+        _all = _rounds(str(cfg.db), str(cfg.mirror) if cfg.mirror else None)
+    except Exception as exc:  # noqa: BLE001 - e.g. no mirror and no network
+        common.show_error("Loading the ForecastBench rounds", exc)
+        _all = {}
+    _folder = str(Path(next(iter(_all.values()))[0]).parent.parent) if _all else None
+    forecast_members.section(_all, _folder)

@@ -13,19 +13,21 @@ from fincortex.agents.forecasting.members.base import Member
 class ReasoningMember(Member):
     name = "reasoning"
 
-    def __init__(self, chat: Any, search_fn: Any | None = None, store: Any | None = None, samples: int = 1,
-                 spec: str = "local") -> None:
+    def __init__(self, deps: Any, spec: str = "local", samples: int = 1) -> None:
         super().__init__()
         from fincortex.agents.forecasting.graph import ForecastConfig, Forecaster
 
-        if chat is None:
-            raise ValueError("the reasoning member needs a chat model")
-        config = ForecastConfig(models=(spec,), retrieval=search_fn is not None, samples=samples)
-        self.forecaster = Forecaster({spec: chat}, search_fn, config, store)
+        if deps is None:
+            raise ValueError("the reasoning member needs the agent deps (chat model, search, store)")
+        config = ForecastConfig(models=(spec,), retrieval=deps.search is not None, samples=samples)
+        self.forecaster = Forecaster(deps, config)
 
     @classmethod
     def from_context(cls, ctx: dict[str, Any]) -> "ReasoningMember":
-        return cls(ctx.get("chat"), ctx.get("search_fn"), ctx.get("store"), spec=ctx.get("spec", "local"))
+        deps = ctx.get("deps")
+        if deps is not None and ctx.get("chat") is not None:
+            deps = deps.with_chats({ctx.get("spec", "local"): ctx["chat"]}).with_search(ctx.get("search_fn"))
+        return cls(deps, spec=ctx.get("spec", "local"))
 
     def key(self) -> str:
         return f"{self.name}:{self.forecaster.agent_key()}"
