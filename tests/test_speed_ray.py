@@ -68,7 +68,8 @@ def test_ray_engine_writes_what_the_local_engine_writes(tmp_path, mirror, local_
     settings_r, remote = _store(tmp_path, "ray")
     seen = []
     options = RayOptions(origins_per_task=2, embed=embed_stage(remote, DEFAULT_MODEL))
-    ray_report = run_engine(settings_r, remote, _origins(mirror, note), {}, seen.append, engine="ray", ray_options=options)
+    ray_report = run_engine(settings_r, remote, _origins(mirror, note), {}, lambda event: seen.append(event.item),
+                            engine="ray", ray_options=options)  # each file's Outcome rides on its progress event
 
     assert ray_report.summary()["added"] == local_report.summary()["added"] == N_FILES + 1
     assert ray_report.count("failed") == 1 and ray_report.failures[0].reason == "no such file"
