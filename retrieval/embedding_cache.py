@@ -66,12 +66,16 @@ def embed_missing(
     progress: Callable[[int, int], None] | None = None,
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Embed chunks without a cached vector in write batches, yielding (ids, vectors) of each batch
-    after it is committed: a killed caller keeps every batch already yielded, and a re-run skips them."""
+    after it is committed: a killed caller keeps every batch already yielded, and a re-run skips them.
+
+    Batches go in chunk-id order (the encoder groups similar lengths inside each one), so an index that
+    adds them as they come holds its vectors in the order a build from the cache gives: equal scores
+    (identical texts) then rank the same way however the index was built."""
     ids, texts = missing_chunks(store, embedder.key, chunk_ids)
     if len(ids) == 0:
         return
     register_model(store, embedder)
-    order = np.argsort([-len(t) for t in texts], kind="stable")  # similar lengths share a batch
+    order = np.argsort(ids, kind="stable")
     done = 0
     for start in range(0, len(order), WRITE_BATCH):
         part = order[start : start + WRITE_BATCH]
