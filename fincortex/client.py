@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from fincortex import queries  # the read layer: plain SQL over the store, cheap to import
 from fincortex.config import Settings
 from fincortex.store import Store
 
@@ -118,8 +119,6 @@ class Client:
         return ray_options(self.settings, self.store, address)
 
     def _has_index(self) -> bool:
-        from fincortex import queries
-
         return queries.has_index(self.store)
 
     def import_prices(self, file: str | Path, symbol: str, source: str | None = None) -> PriceImport:
@@ -129,27 +128,19 @@ class Client:
 
     def stats(self) -> dict:
         """Row counts and spans: what the database holds."""
-        from fincortex import queries
-
         return queries.stats(self.store)
 
     def documents(self, limit: int = 100, offset: int = 0, source: str | None = None,
                   ticker: str | None = None, doc_type: str | None = None) -> list[dict]:
         """Documents newest first, optionally filtered (for browsing; search is `search`)."""
-        from fincortex import queries
-
         return queries.documents(self.store, limit, offset, source=source, ticker=ticker, doc_type=doc_type)
 
     def document(self, doc_id: int) -> dict:
         """One document with its chunks in order."""
-        from fincortex import queries
-
         return queries.document(self.store, doc_id)
 
     def prices(self, symbol: str, start=None, end=None) -> pd.DataFrame:
         """Daily bars for a symbol as a pandas DataFrame (ts, open, high, low, close, volume)."""
-        from fincortex import queries
-
         return queries.prices(self.store, symbol, start, end)
 
     def doctor(self) -> dict:
@@ -287,14 +278,10 @@ class Client:
     # -- dashboard readers (fincortex.ui) ------------------------------------------------------------
     def chunks(self, chunk_ids) -> list[dict]:
         """Chunks by id with their document's title/ticker/source (to show an agent's evidence)."""
-        from fincortex import queries
-
         return queries.chunks(self.store, chunk_ids)
 
     def agent_run(self, run_id: str) -> dict:
         """An analyst/forecaster run as recorded, each tool call with the chunks it returned."""
-        from fincortex import queries
-
         return queries.agent_run(self.store, run_id)
 
     # -- agents: the dependencies every agent is given (fincortex.agents.common.deps) -------------------
