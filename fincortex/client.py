@@ -18,6 +18,7 @@ if TYPE_CHECKING:  # return types only: every capability is imported lazily, whe
     from fincortex.agents.forecasting.evaluation import EvalReport
     from fincortex.agents.forecasting.graph import ForecastResult
     from fincortex.agents.trading.backtest import BacktestReport
+    from fincortex.agents.trading.multiasset import PortfolioReport
     from fincortex.datasets.fetch import PulledDataset
     from fincortex.ingest.pipeline import IngestReport
     from fincortex.models.llm.base import FincortexChatModel
@@ -166,7 +167,8 @@ class Client:
             return run_seeds(self.agent_deps(), config, list(seeds), progress)
         return run_backtest(self.agent_deps(), config, progress)
 
-    def backtest_portfolio(self, symbols, config, allocation: str = "inverse_vol", progress=None):
+    def backtest_portfolio(self, symbols, config, allocation: str = "inverse_vol",
+                           progress: Progress | None = None) -> PortfolioReport:
         """One run over several symbols (agents.trading.multiasset): capital split by `allocation`
         (inverse_vol | equal), one stored, audited sleeve per symbol, portfolio equity and metrics.
         `config`: a BacktestConfig (its symbol is replaced per sleeve) or a dict of its fields."""
