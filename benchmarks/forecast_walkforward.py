@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> dict:
     for qfile, rfile in pairs:
         rnd = _subsample(load_round(qfile, rfile), args.sample_every)
         started = time.perf_counter()
-        fc = forecast_round(store, rnd, names, ctx, built)
+        fc = forecast_round(store, rnd, names, ctx, built, backfill=False)  # rounds in order: no backfill
         wall = time.perf_counter() - started
         view = HistoryView.load(store, rnd.forecast_date)
         naive = naive_forecast(rnd, view)
@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> dict:
         probs = {}
         for qfile, rfile in pairs:
             rnd = _subsample(load_round(qfile, rfile), args.sample_every)
-            fc = forecast_round(store, rnd, keep, ctx, {n: built[n] for n in keep})
+            fc = forecast_round(store, rnd, keep, ctx, {n: built[n] for n in keep}, backfill=False)
             probs.update({(f"{rnd.forecast_date:%Y-%m-%d}", *k): p for k, p in fc.probabilities.items()})
         ablations[drop] = probs
     table = scoring.table({**methods, **{f"drop:{d}": p for d, p in ablations.items()}}, outcomes, reference="naive")

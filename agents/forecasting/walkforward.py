@@ -57,11 +57,16 @@ def stored_member_forecasts(store: Store, due: datetime, member: str, member_key
     return {(r[0], r[1], r[2], r[3]): r[4] for r in rows} if rows else None
 
 
+def _complete(store: Store, member: Member, rnd: Round) -> bool:
+    cached = stored_member_forecasts(store, rnd.forecast_date, member.name, member.key())
+    return cached is not None and all(target_key(t) in cached for t in rnd.targets)
+
+
 def run_member(store: Store, member: Member, rnd: Round, view: HistoryView) -> dict[Key, float | None]:
-    member.prepare(view, rnd.targets)
     cached = stored_member_forecasts(store, rnd.forecast_date, member.name, member.key())
     if cached is not None and all(target_key(t) in cached for t in rnd.targets):
-        return cached
+        return cached  # made earlier as of the same due date, by the same member settings
+    member.prepare(view, rnd.targets)
     probs = member.forecast_many(rnd.targets, rnd.forecast_date)
     out = {target_key(t): p for t, p in zip(rnd.targets, probs)}
     with store.write() as conn:
@@ -124,15 +129,20 @@ def fit_stacks(store: Store, as_of: datetime, names: tuple[str, ...], member_key
 
 
 def forecast_round(store: Store, rnd: Round, members: tuple[str, ...] | str | None = None,
-                   ctx: dict[str, Any] | None = None, built: dict[str, Member] | None = None) -> RoundForecast:
-    """The default forecaster's probabilities for every target of `rnd`, as of its due date."""
+                   ctx: dict[str, Any] | None = None, built: dict[str, Member] | None = None,
+                   backfill: bool = True) -> RoundForecast:
+    """The default forecaster's probabilities for every target of `rnd`, as of its due date. backfill:
+    first forecast earlier history rounds lacking member forecasts (a walk-forward that forecasts the
+    rounds in order itself passes False)."""
     names = parse_members(members)
     built = built or {n: build(n, ctx) for n in names}
     view = HistoryView.load(store, rnd.forecast_date)
-    for earlier in view.rounds():  # stacking needs member forecasts of the earlier rounds
-        earlier_view = HistoryView.load(store, earlier.forecast_date)
-        for n in names:
-            run_member(store, built[n], earlier, earlier_view)
+    for earlier in view.rounds() if backfill else []:  # stacking needs member forecasts of earlier rounds
+        missing = [n for n in names if not _complete(store, built[n], earlier)]
+        if missing:
+            earlier_view = HistoryView.load(store, earlier.forecast_date)
+            for n in missing:
+                run_member(store, built[n], earlier, earlier_view)
     member_probs, seconds = {}, {}
     for n in names:
         started = time.perf_counter()
