@@ -45,9 +45,12 @@ def _env(home: Path) -> dict[str, str]:
 
 
 def fingerprint(db: Path) -> dict:
-    """What a finished ingest must equal: documents, chunks (text hashed), duplicates, orphans, runs."""
+    """What a finished ingest must equal: documents, chunks (text hashed), duplicates, orphans, runs.
+
+    A file without a stated date becomes public at its run's clock (available_at = ingest time), so the
+    documents' available_at differs between two runs by design; the rule that set it is compared instead."""
     with duckdb.connect(str(db), read_only=True) as conn:
-        docs = conn.execute("SELECT source_key, content_hash, n_chunks, available_at FROM documents ORDER BY 1").fetchall()
+        docs = conn.execute("SELECT source_key, content_hash, n_chunks, available_at_rule FROM documents ORDER BY 1").fetchall()
         chunks = conn.execute("SELECT chunk_id, doc_id, ordinal, md5(text) FROM chunks ORDER BY 1").fetchall()
         dupes = conn.execute("SELECT count(*) - count(DISTINCT chunk_id) FROM chunks").fetchall()[0][0]
         orphans = conn.execute("SELECT count(*) FROM chunks WHERE doc_id NOT IN (SELECT doc_id FROM documents)").fetchall()[0][0]
@@ -213,8 +216,9 @@ def readers_during_writes(mirror: Path, work: Path, n_files: int) -> dict:
         if error:
             entry["errors"] += 1
             entry["first_errors"] = (entry["first_errors"] + [error])[:3]
-        if not_indexed:
-            entry["max_not_indexed"] = max(entry["max_not_indexed"], int(not_indexed))
+        if not_indexed:  # {stage: chunks matching the filters that its index does not hold yet}
+            count = sum(not_indexed.values()) if isinstance(not_indexed, dict) else int(not_indexed)
+            entry["max_not_indexed"] = max(entry["max_not_indexed"], count)
     for entry in by_kind.values():
         lat = sorted(entry.pop("latencies"))
         entry.update(p50_ms=round(lat[len(lat) // 2] * 1000, 1), p95_ms=round(lat[int(len(lat) * 0.95)] * 1000, 1),
