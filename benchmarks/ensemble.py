@@ -155,11 +155,11 @@ def seeds_run(deps, threads, seeds=(0, 1, 2), temperature=0.7):
             "leakage": [r.leakage.ok for r in reports]}
 
 
-def portfolio_run(client, threads):
+def portfolio_run(client, threads, drop=()):
     from fincortex.agents.trading.backtest import BacktestConfig
 
     config = BacktestConfig("BTC", "2018-01-01", "2019-12-31", ("sma", "momentum", "ensemble"),
-                            ensemble={"walk_forward": True, "cpu_threads": threads})
+                            ensemble={"walk_forward": True, "cpu_threads": threads, "drop": tuple(drop)})
     t = time.perf_counter()
     report = client.backtest_portfolio(["BTC", "ETH"], config, "inverse_vol")
     d = report.as_dict()
@@ -204,11 +204,11 @@ def main() -> None:
         result["timing"] = timing(client, deps, args.threads)
         save()
     if args.part == "portfolio":
-        result["portfolio"] = portfolio_run(client, args.threads)
+        result["portfolio"] = portfolio_run(client, args.threads, drop)
     else:
         result["window"] = window_run(client, deps, args.part, args.threads, not args.no_contributions, drop)
         save()
-        if args.part == "btc2018":
+        if args.part == "btc2018" and not drop:  # without LLM members temperature changes nothing
             result["seeds"] = seeds_run(deps, args.threads)
     save()
     print(json.dumps({k: v for k, v in result.items() if k != "window"}, indent=1, default=str)[:3000])
