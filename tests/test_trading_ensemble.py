@@ -120,3 +120,22 @@ def test_warmup_is_reported_or_refused(tmp_path):
         client.backtest("TEST", "2020-03-01", "2020-04-29", ("sma",), strict_warmup=True)
     insert_prices(client, daily_bars("TEST", "2019-12-01", random_walk(91, seed=4)))  # history before start
     assert client.backtest("TEST", "2020-03-01", "2020-04-29", ("sma",), ci_resamples=100).warnings == []
+
+
+def test_temperature_gives_distinct_seeded_runs(tmp_path):
+    """At temperature 0 seeds change nothing; above 0 the LLM members vote by seeded sampling, so seeds give
+    distinct runs (and the same seed the same run)."""
+    client = _client(tmp_path, "seeds")
+
+    def run(seed, temperature):
+        cfg = EnsembleConfig(members=ALL, walk_forward=True, train_days=60, temperature=temperature)
+        news = RecentNews(client.store, datetime(2020, 3, 30), datetime(2020, 6, 30))
+        agent = EnsembleTrader(cfg, FakeChat(), FakeSentiment(), news, seed=seed)
+        run_backtest(client.agent_deps(), BacktestConfig("TEST", "2020-06-01", "2020-06-30", seed=seed,
+                                                         ci_resamples=100), strategies=[agent])
+        return agent.probs["llm_view"]
+
+    assert run(0, 0.0) == run(1, 0.0)
+    a, b = run(0, 0.7), run(1, 0.7)
+    assert a != b and a == run(0, 0.7)
+    assert all(v is None or v in {(y + 0.5) / 6 for y in range(6)} for v in a)
