@@ -156,7 +156,7 @@ def _print_report(report) -> None:
     table = Table(title=f"ingest run {summary['run_id']}", show_header=False)
     table.add_column("", style="bold")
     table.add_column("", justify="right")
-    for key in ("items", "added", "replaced", "unchanged", "failed", "documents", "chunks", "bytes", "seconds"):
+    for key in ("items", "added", "replaced", "unchanged", "skipped", "failed", "documents", "chunks", "bytes", "seconds"):
         style = "red" if key == "failed" and summary[key] else ""
         table.add_row(key, f"[{style}]{summary[key]}[/{style}]" if style else str(summary[key]))
     console.print(table)
