@@ -103,7 +103,7 @@ def register(app: typer.Typer) -> None:
         questions: Annotated[Optional[Path], typer.Option("--questions", help="ForecastBench question set JSON (e.g. .../question_sets/2025-10-26-llm.json).")] = None,
         resolutions: Annotated[Optional[Path], typer.Option("--resolutions", help="The matching resolution set JSON (scores the round).")] = None,
         submission: Annotated[Optional[Path], typer.Option("--submission", help="Write a ForecastBench submission file (default forecaster).")] = None,
-        members: Annotated[Optional[str], typer.Option("--members", help="Forecaster members, comma-separated (default: market,base_rate,own_history,series,llm_direct).")] = None,
+        members: Annotated[Optional[str], typer.Option("--members", help="Forecaster members, comma-separated (default: market,base_rate,own_history,series; add llm_direct, reasoning).")] = None,
         organization: Annotated[str, typer.Option("--organization", help="Submission: organization.")] = "fincortex",
         limit: Annotated[Optional[int], typer.Option("--limit", help="Forecast only N targets (spread over sources).")] = None,
         sources: Annotated[Optional[str], typer.Option("--sources", help="Question sources, comma-separated (e.g. yfinance,polymarket).")] = None,

@@ -18,7 +18,7 @@ def form(rounds: dict[str, tuple[str, str]], history_folder: str | None) -> dict
     with st.form("forecast_round_form"):
         c1, c2 = st.columns(2)
         day = c1.selectbox("Round (forecast date)", list(rounds), key="fr_round") if rounds else None
-        members = c2.multiselect("Members", MEMBERS, default=["market", "base_rate", "own_history", "series", "llm_direct"],
+        members = c2.multiselect("Members", MEMBERS, default=["market", "base_rate", "own_history", "series"],
                                  key="fr_members")
         c3, c4 = st.columns(2)
         history = c3.checkbox("Learn from the mirror's other rounds (only what was public before the due date)",
