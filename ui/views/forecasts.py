@@ -29,6 +29,15 @@ def _rounds(db: str, mirror: str | None) -> dict[str, tuple[str, str]]:
     return {r.forecast_date: (str(r.questions), str(r.resolutions)) for r in rounds if r.resolutions}
 
 
+def _mirror_rounds() -> dict[str, tuple[str, str]]:
+    cfg = common.ui_settings()
+    try:
+        return _rounds(str(cfg.db), str(cfg.mirror) if cfg.mirror else None)
+    except Exception as exc:  # noqa: BLE001 - e.g. no mirror and no network
+        common.show_error("Loading the ForecastBench rounds", exc)
+        return {}
+
+
 def _save_upload(upload: Any, kind: str) -> Path | None:
     data = upload.getvalue()
     if not data:
@@ -50,12 +59,7 @@ def _form() -> dict[str, Any] | None:
     source = st.radio("Question set", ["A ForecastBench round", "Upload files"], horizontal=True, key="fc_source")
     files: tuple[str, str] | None = None
     if source == "A ForecastBench round":
-        cfg = common.ui_settings()
-        try:
-            rounds = _rounds(str(cfg.db), str(cfg.mirror) if cfg.mirror else None)
-        except Exception as exc:  # noqa: BLE001 - e.g. no mirror and no network
-            common.show_error("Loading the ForecastBench rounds", exc)
-            rounds = {}
+        rounds = _mirror_rounds()
         if rounds:
             day = st.selectbox("Round (forecast date)", list(rounds), key="fc_round")
             files = rounds[day]
@@ -197,11 +201,6 @@ if common.require("forecast") and common.db_ready():
 if common.require("forecast_round") and common.db_ready():
     from fincortex.ui.views import forecast_members
 
-    cfg = common.ui_settings()
-    try:
-        _all = _rounds(str(cfg.db), str(cfg.mirror) if cfg.mirror else None)
-    except Exception as exc:  # noqa: BLE001 - e.g. no mirror and no network
-        common.show_error("Loading the ForecastBench rounds", exc)
-        _all = {}
+    _all = _mirror_rounds()
     _folder = str(Path(next(iter(_all.values()))[0]).parent.parent) if _all else None
     forecast_members.section(_all, _folder)
