@@ -168,3 +168,18 @@ def test_equity_calendar_uses_252(tmp_path):
     insert_prices(client, weekdays)
     report = run_backtest(client.agent_deps(), BacktestConfig("EQ", "2020-01-06", "2020-02-14"))
     assert report.result.periods_per_year == 252 and len(report.result.ts) == 30
+
+
+def build_probe(deps, config):  # the builder a registry line names (registry.STRATEGIES)
+    return Probe("probe")
+
+
+def test_a_strategy_registered_by_one_line_trades_by_name(tmp_path, monkeypatch):
+    from fincortex.agents.trading import registry
+
+    monkeypatch.setitem(registry.STRATEGIES, "probe", f"{__name__}:build_probe")
+    client = make_client(tmp_path, n=120)
+    report = run_backtest(client.agent_deps(), BacktestConfig("TEST", "2020-02-01", "2020-02-29", agents=("probe",)))
+    assert set(report.metrics) == {"buyhold", "probe"} and report.leakage.ok
+    with pytest.raises(BacktestError, match="unknown agent.*choose from buyhold, sma, momentum, llm, ensemble, probe"):
+        BacktestConfig("TEST", "2020-02-01", "2020-02-29", agents=("nope",))

@@ -5,6 +5,7 @@ from fincortex.lazy import lazy_exports
 _EXPORTS = {  # module -> its public names
     "market": ("MarketData", "MarketDataError", "PriceHistory"),
     "strategies": ("Strategy", "Decision", "Observation", "BASELINES"),
+    "registry": ("STRATEGIES", "build_strategy"),
     "portfolio": ("Portfolio", "Costs", "Order"),
     "risk": ("RiskProfile", "apply_risk"),
     "graph": ("build_llm_trader",),

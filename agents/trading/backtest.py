@@ -23,6 +23,7 @@ from fincortex.agents.common.leakage import LeakageError, LeakageReport, audit_r
 from fincortex.agents.trading.market import MarketData, to_datetime
 from fincortex.agents.trading.portfolio import Costs
 from fincortex.agents.trading.simulator import SimulationResult, simulate
+from fincortex.agents.trading.registry import STRATEGIES, build_strategy
 from fincortex.agents.trading.strategies import BASELINES, Strategy
 from fincortex.agents.trading.metrics import compute_metrics, drawdown_series
 from fincortex.agents.trading.comparison import add_comparisons
@@ -30,7 +31,6 @@ from fincortex.agents.trading.warmup import check_warmup, warmup_days
 from fincortex.progress import Progress
 from fincortex.store import Store
 
-AGENT_CHOICES = ("buyhold", "sma", "momentum", "llm", "ensemble")
 BENCHMARK = "buyhold"
 
 
@@ -60,9 +60,9 @@ class BacktestConfig:
     strict_warmup: bool = False  # refuse (instead of warn) when the store lacks the indicators' history
 
     def __post_init__(self) -> None:
-        unknown = [a for a in self.agents if a not in AGENT_CHOICES]
+        unknown = [a for a in self.agents if a not in STRATEGIES]
         if unknown:
-            raise BacktestError(f"unknown agent(s) {unknown}; choose from {', '.join(AGENT_CHOICES)}")
+            raise BacktestError(f"unknown agent(s) {unknown}; choose from {', '.join(STRATEGIES)}")
         start, end = to_datetime(self.start, "start"), to_datetime(self.end, "end")
         if end < start:
             raise BacktestError(f"end {self.end} is before start {self.start}")
@@ -103,23 +103,7 @@ class BacktestReport:
 
 
 def build_strategies(config: BacktestConfig, deps: AgentDeps) -> list[Strategy]:
-    out: list[Strategy] = []
-    for name in config.all_agents:
-        if name == "buyhold":
-            out.append(BASELINES["buyhold"]())
-        elif name == "sma":
-            out.append(BASELINES["sma"](config.sma_fast, config.sma_slow))
-        elif name == "momentum":
-            out.append(BASELINES["momentum"](config.momentum_lookback))
-        elif name == "llm":
-            from fincortex.agents.trading.graph import build_llm_trader
-
-            out.append(build_llm_trader(deps, config))
-        elif name == "ensemble":
-            from fincortex.agents.trading.ensemble import build_ensemble_trader
-
-            out.append(build_ensemble_trader(deps, config))
-    return out
+    return [build_strategy(name, deps, config) for name in config.all_agents]
 
 
 def run_backtest(

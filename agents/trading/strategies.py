@@ -130,3 +130,16 @@ class Momentum:
 
 
 BASELINES = {"buyhold": BuyAndHold, "sma": SMACrossover, "momentum": Momentum}
+
+
+# Their builders for a backtest (registry.STRATEGIES): the windows come from the BacktestConfig.
+def build_buyhold(deps: Any, config: Any) -> BuyAndHold:
+    return BuyAndHold()
+
+
+def build_sma(deps: Any, config: Any) -> SMACrossover:
+    return SMACrossover(config.sma_fast, config.sma_slow)
+
+
+def build_momentum(deps: Any, config: Any) -> Momentum:
+    return Momentum(config.momentum_lookback)
