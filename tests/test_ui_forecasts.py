@@ -32,6 +32,17 @@ def env(tmp_path_factory):
     mp.undo()
 
 
+def run_job(at, label: str, kind: str, timeout_s: float):
+    """Click `label`, then wait for its background job to finish cleanly."""
+    button(at, label).click()
+    at.run()
+    assert not texts(at, "error"), texts(at, "error")
+    job = wait_for_job(at, kind, timeout_s=timeout_s)
+    assert job.state == "done", (job.error, job.log_tail)
+    assert not at.exception, at.exception
+    return job
+
+
 def test_round_runs_and_shows_scores_reliability_and_evidence(env, tiny_model):
     at = open_page(app_test(timeout_s=180), "forecasts")
     assert not at.exception, at.exception
@@ -42,12 +53,7 @@ def test_round_runs_and_shows_scores_reliability_and_evidence(env, tiny_model):
     at.number_input(key="fc_n_queries").set_value(0)
     at.number_input(key="fc_articles").set_value(1)
     at.text_input(key="fc_model").set_value(str(tiny_model))
-    button(at, "Run forecasts").click()
-    at.run()
-    assert not texts(at, "error"), texts(at, "error")
-    job = wait_for_job(at, "forecast", timeout_s=600)
-    assert job.state == "done", (job.error, job.log_tail)
-    assert not at.exception, at.exception
+    job = run_job(at, "Run forecasts", "forecast", timeout_s=600)
     report, rows = job.result["report"], job.result["rows"]
     assert report["n_targets"] == 1
     methods = {r["method"] for r in rows}
@@ -83,12 +89,7 @@ def test_default_forecaster_shows_halves_weights_and_reliability(env):
     assert not at.exception, at.exception
     at.selectbox(key="fr_round").set_value("2025-11-09")
     at.multiselect(key="fr_members").set_value(["market", "base_rate", "series"])
-    button(at, "Run the default forecaster").click()
-    at.run()
-    assert not texts(at, "error"), texts(at, "error")
-    job = wait_for_job(at, "forecast_round", timeout_s=900)
-    assert job.state == "done", (job.error, job.log_tail)
-    assert not at.exception, at.exception
+    job = run_job(at, "Run the default forecaster", "forecast_round", timeout_s=900)
     assert job.result["history_rounds"] == ["2025-10-26"] and job.result["n_targets"] > 2000
     scores = [d.value for d in at.dataframe if "dataset half" in d.value.columns][0]
     assert {"default", "naive", "always_0.5", "market_freeze"} <= set(scores["method"])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from importlib import import_module
+from types import ModuleType
 from typing import Annotated
 
 import typer
@@ -9,6 +11,14 @@ import typer
 from fincortex.cli import DbOption, MirrorOption, console, make_client
 
 PortOption = Annotated[int, typer.Option("--port", help="Port to listen on (1..65535).", min=1, max=65535)]
+
+
+def _with_extra(module: str, extra: str) -> ModuleType:
+    """The server module, or a clear error naming the extra that installs what it needs."""
+    try:
+        return import_module(module)
+    except ImportError as exc:
+        raise typer.BadParameter(f"{exc}; install the extra: pip install 'fincortex[{extra}]'") from None
 
 
 def register(app: typer.Typer) -> None:
@@ -23,10 +33,8 @@ def register(app: typer.Typer) -> None:
         mirror: MirrorOption = None,
     ) -> None:
         """Serve search, sql, ask, forecast and backtest as MCP tools (every call an auditable agent run)."""
-        try:
-            from fincortex.integrations.mcp_server import check_loopback, serve
-        except ImportError as exc:
-            raise typer.BadParameter(f"{exc}; install the extra: pip install 'fincortex[mcp]'") from None
+        mcp_server = _with_extra("fincortex.integrations.mcp_server", "mcp")
+        check_loopback, serve = mcp_server.check_loopback, mcp_server.serve
         if transport not in ("stdio", "http"):
             raise typer.BadParameter(f"{transport!r}: choose stdio or http", param_hint="--transport")
         if transport == "http":
@@ -47,10 +55,7 @@ def register(app: typer.Typer) -> None:
         mirror: MirrorOption = None,
     ) -> None:
         """REST API (FastAPI): /search /ask /forecast /backtest /documents/{id} /runs/{id} /jobs/{id}; docs at /docs."""
-        try:
-            from fincortex.integrations.rest import serve as serve_rest
-        except ImportError as exc:
-            raise typer.BadParameter(f"{exc}; install the extra: pip install 'fincortex[serve]'") from None
+        serve_rest = _with_extra("fincortex.integrations.rest", "serve").serve
         from fincortex.integrations.auth import BindRefused, api_token, check_bind
 
         try:
