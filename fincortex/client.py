@@ -39,12 +39,8 @@ class Client:
     Every capability lives in a service module; methods here only wire settings and the store in.
     """
 
-    def __init__(
-        self,
-        db: str | Path | None = None,
-        mirror: str | Path | None = None,
-        settings: Settings | None = None,
-    ) -> None:
+    def __init__(self, db: str | Path | None = None, mirror: str | Path | None = None,
+                 settings: Settings | None = None) -> None:
         base = settings or Settings.from_env()
         overrides = {k: Path(v) for k, v in (("db", db), ("mirror", mirror)) if v is not None}
         self.settings = base.with_(**overrides) if overrides else base
