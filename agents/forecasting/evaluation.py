@@ -28,7 +28,6 @@ from fincortex.agents.forecasting.calibration import CalibrationUnavailable, Cal
 from fincortex.agents.forecasting.forecastbench import ForecastQuestion, load_targets, take
 from fincortex.agents.forecasting.graph import ForecastConfig, Forecaster, ForecastResult
 from fincortex.agents.forecasting.rounds import direction_text
-from fincortex.config import Settings
 from fincortex.store import Store
 
 EPS = 1e-6
