@@ -70,17 +70,18 @@ def test_llm_trader_replays_same_trades_from_cache(client):
 
 @pytest.mark.slow  # loads SmolLM2: ~10 s idle
 def test_batched_yes_no_scores_equal_single_scores_and_share_the_cache(client):
-    """score_choices_batch (one padded pass, last-position logits for one-token choices) gives the same
-    log-probs as score_choices, and each answer is cached under score_choices' key."""
+    """score_choices_batch (shared-prefix cache, left-padded suffixes of different lengths, last-position
+    logits for one-token choices) gives the same log-probs as score_choices, and each answer is cached under
+    score_choices' key."""
     chat = client.chat_model(None)
-    prompts = [[{"role": "user", "content": f"Day {k}: returns +{k}.0%. Higher tomorrow? Answer Yes or No."}]
-               for k in range(5)]
+    prompts = [[{"role": "user", "content": f"Day {k}: returns +{k}.0%.{' Volume rose.' * k} Higher tomorrow? "
+                                            "Answer Yes or No."}] for k in range(5)]
     batch = chat.score_choices_batch(prompts, ["Yes", "No"])
     n = LLMCache(client.store).count()
     single = [chat.score_choices(p, ["Yes", "No"]) for p in prompts]  # all cache hits now
     assert LLMCache(client.store).count() == n
     uncached = client.chat_model(None, cache=False)
-    fresh = [uncached.score_choices(p, ["Yes", "No"]) for p in prompts[:2]]
+    fresh = [uncached.score_choices(p, ["Yes", "No"]) for p in (prompts[0], prompts[4])]
     assert single == batch
-    for a, b in zip(fresh, batch[:2]):
+    for a, b in zip(fresh, (batch[0], batch[4])):
         assert all(abs(a[c] - b[c]) < 1e-4 for c in ("Yes", "No"))
