@@ -13,6 +13,7 @@ if TYPE_CHECKING:  # return types only: every capability is imported lazily, whe
     import pandas as pd
 
     from fincortex.agents.analyst.graph import AnalystAnswer
+    from fincortex.agents.analyst.verify import Verification
     from fincortex.agents.common.deps import AgentDeps
     from fincortex.agents.common.toolbox import AgentToolbox
     from fincortex.agents.forecasting.evaluation import EvalReport
@@ -299,6 +300,13 @@ class Client:
 
         return ask_question(self.agent_deps(), question, as_of=as_of, tickers=tickers, thread_id=thread_id,
                             config=AnalystConfig(model=model, **config), progress=progress)
+
+    def verify(self, claim: str, as_of=None, **config) -> Verification:
+        """Check a claim against the documents public by as_of (default now): supported / refuted / not
+        enough evidence, with an explanation and citations (Verification). config: VerifyConfig fields."""
+        from fincortex.agents.analyst.verify import VerifyConfig, verify_claim
+
+        return verify_claim(self.agent_deps(), claim, as_of=as_of, config=VerifyConfig(**config))
 
     def forecast(self, questions, resolutions, *, limit: int | None = None, sources=None, models=None,
                  calibration: str | None = "platt", no_retrieval_baseline: bool = True, json_out=None, plot=None,
