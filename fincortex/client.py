@@ -308,6 +308,16 @@ class Client:
 
         return verify_claim(self.agent_deps(), claim, as_of=as_of, config=VerifyConfig(**config))
 
+    def evaluate_financebench(self, questions, pdfs, *, limit: int | None = None, json_out=None,
+                              progress: Progress | None = None, **config) -> dict:
+        """FinanceBench in one shared store: ingest `pdfs`, ask each question (doc/page recall@k, numeric
+        accuracy, refusals, seconds) beside BM25, dense, hybrid(+rerank) and closed book; config: AnalystConfig."""
+        from fincortex.agents.analyst.financebench import run_financebench
+        from fincortex.agents.analyst.graph import AnalystConfig
+
+        return run_financebench(self.agent_deps(), questions, pdfs, limit=limit, json_out=json_out,
+                                config=AnalystConfig(**config), progress=progress)
+
     def forecast(self, questions, resolutions, *, limit: int | None = None, sources=None, models=None,
                  calibration: str | None = "platt", no_retrieval_baseline: bool = True, json_out=None, plot=None,
                  progress: Progress | None = None, cpu_threads: int | None = None, **config) -> EvalReport:
@@ -408,3 +418,34 @@ class Client:
         from fincortex.models.tuning.heldout import export_heldout
 
         return export_heldout(self.settings, out)
+
+    # -- the evaluation suite: one configuration through every area, runs compared (fincortex.suite) ----
+    def eval_suite(self, *, profile: str = "full", quick: bool = False, embedder: str | None = None,
+                   reranker: str | None = None, chat_model: str | None = None, parts=None, label: str = "",
+                   run_id: str | None = None, reuse: bool = True, threads: int = 1,
+                   progress: Progress | None = None) -> dict:
+        """Run (or, given an earlier run_id, resume) the suite for one model configuration; stored in this
+        database with each model's path, hash and lineage. Units whose inputs did not change are reused."""
+        from fincortex.suite.service import build_config, run_suite
+
+        config = build_config(self.store, self.settings, profile_name=profile, quick=quick, embedder=embedder,
+                              reranker=reranker, chat_model=chat_model, parts=tuple(parts) if parts else None,
+                              label=label)
+        return run_suite(self.settings, self.store, config, run_id=run_id, reuse=reuse, threads=threads,
+                         progress=progress)
+
+    def eval_suite_runs(self, limit: int = 50) -> list[dict]:
+        from fincortex.suite.runs import list_runs
+
+        return list_runs(self.store, limit)
+
+    def eval_compare(self, run_a: str, run_b: str, html=None) -> dict:
+        """Paired differences (B - A) with 95% intervals and a verdict per area; `html`: write the report."""
+        from fincortex.suite.compare import compare_runs
+
+        comparison = compare_runs(self.store, run_a, run_b)
+        if html is not None:
+            from fincortex.suite.report import write_html
+
+            comparison["html"] = str(write_html(comparison, html))
+        return comparison

@@ -23,16 +23,24 @@ METRICS = ("ndcg@10", "mrr@10", "recall@1", "recall@5", "recall@10", "recall@100
 DEPTH = 100  # run depth: recall@100 needs 100 hits per query
 
 
+PER_QUERY_METRICS = ("ndcg@10", "recall@10")  # kept per query: what paired comparisons resample
+
+
 def compute_metrics(qrels: dict[str, dict[str, int]], run: dict[str, dict[str, float]],
-                    metrics: tuple[str, ...] = METRICS) -> dict[str, float]:
-    """ranx metrics over queries in qrels (a query with no hits scores 0, it is not dropped)."""
+                    metrics: tuple[str, ...] = METRICS, per_query: dict | None = None) -> dict[str, float]:
+    """ranx metrics over queries in qrels (a query with no hits scores 0, it is not dropped).
+    `per_query`, when given, receives {metric: {qid: score}} for PER_QUERY_METRICS."""
     from ranx import Qrels, Run, evaluate
 
     full_run = {qid: run.get(qid) or {} for qid in qrels}
     empty = [qid for qid, hits in full_run.items() if not hits]
     for qid in empty:  # ranx cannot hold an empty ranking; a score below every real hit is equivalent
         full_run[qid] = {"__no_hit__": -1.0}
-    scores = evaluate(Qrels(qrels), Run(full_run), list(metrics), make_comparable=True)
+    ranx_run = Run(full_run)
+    scores = evaluate(Qrels(qrels), ranx_run, list(metrics), make_comparable=True)
+    if per_query is not None:
+        for name in PER_QUERY_METRICS:
+            per_query[name] = {qid: float(v) for qid, v in ranx_run.scores.get(name, {}).items()}
     return {name: float(scores[name]) for name in metrics}
 
 
@@ -90,8 +98,10 @@ def evaluate_beir(
             if (i + 1) % 100 == 0:
                 report(progress, f"search {mode}", i + 1, len(qids))
         label = mode + ("+rerank" if rerank else "")
+        per_query: dict = {}
         results[label] = {
-            "metrics": compute_metrics(qrels, run),
+            "metrics": compute_metrics(qrels, run, per_query=per_query),
+            "per_query": per_query,
             "latency_ms_p50": float(np.percentile(latencies, 50) * 1000),
             "latency_ms_p95": float(np.percentile(latencies, 95) * 1000),
         }

@@ -65,6 +65,7 @@ def _navigation() -> st.navigation:
                 page("ingest", "Ingest", ":material/upload_file:"),
                 page("data", "Data", ":material/database:"),
                 page("models", "Models", ":material/model_training:"),
+                page("evaluations", "Evaluations", ":material/analytics:"),
             ],
         }
     )

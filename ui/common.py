@@ -35,6 +35,8 @@ CAPABILITIES: dict[str, str] = {
     "forecast_round": "the default forecaster (Client.forecast_round)",
     "backtest": "trading simulations (Client.backtest)",
     "models": "the model registry (Client.models)",
+    "eval_suite_runs": "the evaluation suite (Client.eval_suite_runs)",
+    "eval_compare": "suite comparisons (Client.eval_compare)",
 }
 
 
