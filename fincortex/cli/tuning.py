@@ -1,4 +1,4 @@
-"""Tuning commands: tune embedder | reranker | pairs | runs | heldout (models/tuning/embedder.py and friends).
+"""Tuning commands: tune embedder | reranker | llm-reranker (cli/tuning_llm.py) | pairs | runs | heldout (models/tuning/embedder.py and friends).
 
 Heavy libraries load inside the command bodies so `fincortex --help` stays fast.
 """
@@ -216,6 +216,9 @@ def register(app: typer.Typer) -> None:
     tune = group(app, "tune", tune_fallback)
     tune.command("embedder")(tune_embedder)
     tune.command("reranker")(tune_reranker)
+    from fincortex.cli.tuning_llm import tune_llm_reranker  # here: tuning_llm imports this module's options
+
+    tune.command("llm-reranker")(tune_llm_reranker)
     tune.command("pairs")(tune_pairs)
     tune.command("runs")(tune_runs)
     tune.command("heldout")(tune_heldout)
