@@ -200,6 +200,14 @@ def forecast_round(client: Client, params: dict[str, Any], report: Report) -> An
     return to_jsonable({k: v for k, v in out.items() if k != "probabilities"})
 
 
+def eval_suite(client: Client, params: dict[str, Any], report: Report) -> Any:
+    """The evaluation suite for one model configuration (params: Client.eval_suite's keywords)."""
+    method = _sdk(client, "eval_suite")
+    run = method(progress=events(report), **params)
+    return to_jsonable({"run_id": run["run_id"], "status": run["status"], "wall_s": run["wall_s"],
+                        "units": {u: {"wall_s": s.wall_s, "reused_from": s.reused_from} for u, s in run["units"].items()}})
+
+
 TASKS: dict[str, Callable[[Client, dict[str, Any], Report], Any]] = {
     "ingest": ingest,
     "pull": pull,
@@ -211,4 +219,5 @@ TASKS: dict[str, Callable[[Client, dict[str, Any], Report], Any]] = {
     "evaluate_lm": evaluate_lm,
     "forecast": forecast,
     "forecast_round": forecast_round,
+    "eval_suite": eval_suite,
 }
