@@ -9,7 +9,7 @@ Measured per size: index build time (from cached vectors), p50/p95 end-to-end qu
 embedding + search + hit assembly) for dense, hybrid, hybrid with an as_of filter, hybrid+rerank;
 RSS growth and index bytes; for the filtered case, how often each system returns the k hits asked for.
 
-    python benchmarks/search.py --sizes 10000,100000 --queries 200
+    python benchmarks/search.py --sizes 10000,100000 --queries 200   # the default install: int8 embedder + reranker
     python benchmarks/search.py --gpu          # on a CUDA machine with faiss GPU: 1M x 384 GPU vs CPU QPS
 """
 
@@ -119,7 +119,7 @@ def prepare_store(settings: Settings, folder: Path, size: int) -> tuple[Store, d
                             JOIN chunks c ON c.chunk_id = e.chunk_id ON CONFLICT DO NOTHING""")
             copied += conn.execute("SELECT count(*) FROM chunk_embeddings").fetchall()[0][0] - before
         # (the attachment ends with this short-lived connection)
-    embedder = service.get_embedder(settings.embedding_model)
+    embedder = service.get_embedder(settings.embedding_model, settings.embed_backend, settings.models_dir)
     start = time.perf_counter()
     embedded = embedding_cache.ensure_embeddings(
         store, embedder, progress=lambda d, t: print(f"  embedded {d}/{t}", file=sys.stderr, flush=True))
@@ -191,7 +191,7 @@ def default_reranker(settings: Settings) -> str | None:
 
 def bench_size(settings: Settings, store: Store, size: int, qs: list[str], rerank_model: str | None,
                rerank_queries: int, checkpoint, rerank_backends: tuple[str, ...] = ("torch",)) -> dict:
-    embedder = service.get_embedder(settings.embedding_model)
+    embedder = service.get_embedder(settings.embedding_model, settings.embed_backend, settings.models_dir)
     result: dict = {"chunks": size}
     index_dir = store.path.parent / (store.path.stem + ".indexes")
 
@@ -267,17 +267,30 @@ def bench_size(settings: Settings, store: Store, size: int, qs: list[str], reran
     checkpoint(result)
     if rerank_model:
         trained = has_trained_head(Path(rerank_model))
+        top_n = searcher.options.rerank_top_n
         for backend in rerank_backends:
-            searcher.use_post_stage(CrossEncoderStage(searcher.indexes.ctx, Reranker(
-                rerank_model, allow_untrained_head=not trained, backend=backend, models_dir=settings.models_dir)))
+            reranker = Reranker(rerank_model, allow_untrained_head=not trained, backend=backend,
+                                models_dir=settings.models_dir)
+            searcher.use_post_stage(CrossEncoderStage(searcher.indexes.ctx, reranker))
             searcher.search("warm up the reranker", k=K, mode="hybrid", rerank=True)
-            stats, _ = timed_queries(lambda q: searcher.search(q, k=K, mode="hybrid", rerank=True),
-                                     qs[:rerank_queries])
-            key = "hybrid_rerank" if backend == "torch" else f"hybrid_rerank_{backend.replace('-', '_')}"
-            ours[key] = stats | {
-                "rerank_top_n": searcher.options.rerank_top_n, "backend": backend, "reranker_path": rerank_model,
-                "reranker": "trained cross-encoder (fincortex tune reranker)" if trained else
-                            "MiniLM-L6 cross-encoder architecture with an untrained head: latency only"}
+
+            def peer_rerank(q, reranker=reranker):
+                """LangChain FAISS top-n, re-ordered by the same cross-encoder object (same backend)."""
+                with limit_threads(1):  # the one-thread query setting fincortex uses
+                    docs = peer.similarity_search_with_score(q, k=top_n)
+                    scores = reranker.score(q, [doc.page_content for doc, _ in docs])
+                return [docs[i] for i in np.argsort(-scores)[:K]]
+
+            stats, _ = interleaved({"ours": lambda q: searcher.search(q, k=K, mode="hybrid", rerank=True),
+                                    "peer": peer_rerank}, qs[:rerank_queries])
+            label = "default" if backend == "auto" else backend
+            key = "hybrid_rerank" if backend == "auto" else f"hybrid_rerank_{backend.replace('-', '_')}"
+            what = {"rerank_top_n": top_n, "backend": reranker.backend, "backend_setting": label,
+                    "backend_reason": reranker.backend_reason, "reranker_path": rerank_model,
+                    "reranker": "trained cross-encoder (fincortex tune reranker)" if trained else
+                                "MiniLM-L6 cross-encoder architecture with an untrained head: latency only"}
+            ours[key] = stats["ours"] | what | {"fusion_weights": searcher.fusion_weights(("dense", "bm25"))}
+            theirs[key.replace("hybrid_", "dense_")] = stats["peer"] | what
             checkpoint(result)
     result["p95_dense_ours_vs_peer"] = round(ours["dense"]["p95_ms"] / theirs["dense"]["p95_ms"], 3)
     result["p95_dense_ours_vs_peer_one_thread"] = round(
@@ -331,7 +344,8 @@ def main() -> None:
     parser.add_argument("--rerank-queries", type=int, default=50, help="queries timed with rerank (slow on CPU)")
     parser.add_argument("--reranker", help="cross-encoder folder to time (default: the registered default "
                         "reranker; else the embedder's weights with an untrained head, latency only)")
-    parser.add_argument("--rerank-backends", default="torch", help="comma-separated: torch, torch-bf16, onnx, onnx-int8")
+    parser.add_argument("--rerank-backends", default="auto",
+                        help="comma-separated: auto (the default install's: onnx-int8 on CPU), torch, torch-bf16, onnx, onnx-int8")
     parser.add_argument("--prepare-only", action="store_true", help="build stores and embed, measure nothing")
     parser.add_argument("--gpu", action="store_true", help="GPU vs CPU faiss at 1M x 384 (needs CUDA)")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "search.json")
@@ -348,7 +362,7 @@ def main() -> None:
     folder = ectsum_dir(settings)
     sizes = sorted({int(s) for s in args.sizes.split(",")})
     qs = queries(folder, args.queries)
-    embedder = service.get_embedder(settings.embedding_model)
+    embedder = service.get_embedder(settings.embedding_model, settings.embed_backend, settings.models_dir)
     stores, prep = {}, {}
     for size in sizes:
         print(f"preparing {size} chunks", file=sys.stderr, flush=True)
@@ -362,6 +376,7 @@ def main() -> None:
         "benchmark": "search", "when": datetime.now().isoformat(timespec="seconds"),
         "machine": {"cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(), "python": platform.python_version(),
                     "load_avg_at_start": os.getloadavg()},
+        "settings": {"embed_backend": settings.embed_backend, "rerank_backends": args.rerank_backends},
         "embedder": embedder.describe(), "k": K, "queries": len(qs),
         "method": "same process, same precomputed chunk vectors, same query embedder (one torch thread per query "
                   "embedding for both); latency = wall time of one search call including query embedding. fincortex "
@@ -379,6 +394,8 @@ def main() -> None:
 
         checkpoint(bench_size(settings, stores[size], size, qs, rerank_model, args.rerank_queries, checkpoint,
                               tuple(args.rerank_backends.split(","))))
+    result["machine"]["load_avg_at_end"] = os.getloadavg()
+    args.out.write_text(json.dumps(result, indent=2, default=str))
     print(json.dumps(result, indent=2, default=str))
 
 

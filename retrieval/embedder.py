@@ -114,17 +114,19 @@ class Embedder:
 
     Loads lazily: the key is known from the files alone, so status commands never load torch weights.
     On CUDA the model runs in fp16; batches are sorted by length so padding stays small.
-    `backend` (CPU only): torch | torch-bf16 | onnx | onnx-int8 (see onnx_backend.py); each backend has
-    its own key, so its vectors never mix with another backend's in the cache or an index.
+    `backend`: auto (default: onnx-int8 on a CPU with onnxruntime, torch on CUDA) | torch | torch-bf16 |
+    onnx | onnx-int8 (see onnx_backend.py); each backend has its own key, so its vectors never mix with
+    another backend's in the cache or an index. `backend_reason` says why this one runs.
     """
 
     def __init__(self, model: str = DEFAULT_MODEL, device: str | None = None, batch_size: int | None = None,
-                 backend: str = "torch", models_dir: Path | None = None) -> None:
-        from fincortex.retrieval.onnx_backend import BackendError, check_backend
+                 backend: str = "auto", models_dir: Path | None = None) -> None:
+        from fincortex.retrieval.onnx_backend import BackendError, resolve_backend
 
         self.ref = model_ref(model)
         self.device = device or ("cuda" if cuda_available() else "cpu")
-        self.backend = check_backend(backend)
+        self.backend, self.backend_reason = resolve_backend(backend, self.device)
+        backend = self.backend
         if backend != "torch" and self.device != "cpu":
             raise BackendError(f"embedding backend {backend!r} is a CPU backend; the device here is {self.device}")
         self.models_dir = models_dir
@@ -135,6 +137,13 @@ class Embedder:
         self.batch_size = batch_size
         self._model = None
         self._lock = threading.Lock()
+
+    @staticmethod
+    def resolve(backend: str, device: str | None = None) -> str:
+        """The backend an Embedder built with `backend` runs on this machine (auto resolved)."""
+        from fincortex.retrieval.onnx_backend import resolve_backend
+
+        return resolve_backend(backend, device or ("cuda" if cuda_available() else "cpu"))[0]
 
     @property
     def key(self) -> str:
@@ -206,7 +215,7 @@ class Embedder:
 
     def describe(self) -> dict:
         return {"name": self.name, "key": self.key, "path": str(self.ref.path), "device": self.device,
-                "backend": self.backend}
+                "backend": self.backend, "backend_reason": self.backend_reason}
 
     def __repr__(self) -> str:
         return f"Embedder({json.dumps(self.describe())})"

@@ -29,7 +29,9 @@ class RetrievalOptions:
     post_stages: str = "rerank"  # FINCORTEX_POST_STAGES: comma-separated registry.POST_STAGES run with rerank=True
     rerank_top_n: int = 20  # fused candidates re-scored by the cross-encoder
     rerank_max_length: int = 256  # cross-encoder tokens per (query, passage) pair
-    rerank_backend: str = "torch"  # FINCORTEX_RERANK_BACKEND: torch | torch-bf16 | onnx | onnx-int8 (CPU)
+    # FINCORTEX_RERANK_BACKEND: auto (onnx-int8 on CPU with onnxruntime, torch on CUDA) | torch | torch-bf16 |
+    # onnx | onnx-int8
+    rerank_backend: str = "auto"
     # how the re-scored top n are ordered: "rrf" fuses the first-stage rank with the cross-encoder's rank
     # (a small tuned cross-encoder alone loses to hybrid on held-apart TAT-QA; fused it wins, docs/tuning.md);
     # "replace" orders by the cross-encoder score alone
@@ -37,8 +39,11 @@ class RetrievalOptions:
     rerank_weight: float = 1.0  # the cross-encoder's RRF weight (the first stage has 1.0)
     candidates: int = 100  # per-stage list length fed into fusion
     rrf_k: int = 60  # reciprocal rank fusion constant (Cormack et al. 2009)
-    dense_weight: float = 1.0
-    bm25_weight: float = 1.0
+    # RRF weights of the first stages; None = the weights calibrated for this embedder (fusion.load_weights,
+    # `fincortex index calibrate`), else 1. Why calibrated: the packaged general embedder fused 1:1 with BM25
+    # scores below BM25 alone on financial text (held-apart TAT-QA), a tuned one above it.
+    dense_weight: float | None = None
+    bm25_weight: float | None = None
     ivf_nprobe: int = 0  # IVF lists probed per query; 0 = the value calibrated when the index was built
     hnsw_ef_search: int = 128
     auto_approximate_from: int = AUTO_APPROXIMATE_FROM  # index_spec "auto": exact below this many vectors
@@ -63,13 +68,21 @@ class RetrievalOptions:
             raise ValueError(f"rerank_fusion must be one of {', '.join(RERANK_FUSIONS)}; got {self.rerank_fusion!r}")
         if self.rerank_weight < 0:
             raise ValueError(f"rerank_weight must be >= 0, got {self.rerank_weight}")
+        for name in ("dense_weight", "bm25_weight"):
+            value = getattr(self, name)
+            if value is not None and value < 0:
+                raise ValueError(f"{name} must be >= 0, got {value}")
 
     def post_stage_names(self) -> tuple[str, ...]:
         return tuple(name.strip() for name in self.post_stages.split(",") if name.strip())
 
-    def stage_weight(self, stage: str) -> float:
-        """RRF weight of a first stage: the `<stage>_weight` knob when there is one, else 1."""
-        return float(getattr(self, f"{stage}_weight", 1.0))
+    def stage_weight(self, stage: str, calibrated: dict | None = None) -> float:
+        """RRF weight of a first stage: the `<stage>_weight` knob when set, else the calibrated weight
+        (`calibrated["weights"]`, fusion.load_weights), else 1."""
+        value = getattr(self, f"{stage}_weight", None)
+        if value is not None:
+            return float(value)
+        return float(((calibrated or {}).get("weights") or {}).get(stage, 1.0))
 
     def with_(self, **changes: object) -> "RetrievalOptions":
         return replace(self, **changes)  # type: ignore[arg-type]

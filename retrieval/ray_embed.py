@@ -52,8 +52,8 @@ def embed_stage(store: Store, model: str, backend: str = "torch", models_dir: st
 
 def ray_options(settings: Settings, store: Store, address: str | None = None, embed: bool = True) -> RayOptions:
     """Ray options for a store, embedding with the embedder search uses."""
-    from fincortex.retrieval.service import embedding_model_name
+    from fincortex.retrieval.service import embed_backend, embedding_model_name
 
-    stage = embed_stage(store, embedding_model_name(store, settings), settings.embed_backend,
-                        str(settings.models_dir)) if embed else None
+    name = embedding_model_name(store, settings)
+    stage = embed_stage(store, name, embed_backend(store, settings, name), str(settings.models_dir)) if embed else None
     return RayOptions(address=address, embed=stage)

@@ -74,6 +74,9 @@ class Searcher:
             raise ValueError(f"post_stages (FINCORTEX_POST_STAGES) {unknown} are not registered; known: "
                              f"{', '.join(POST_STAGES)}")
         self.indexes = IndexSet(store, index_dir, embedder, self.options)
+        from fincortex.retrieval.embedder import _default_models_dir
+
+        self._models_dir = embedder.models_dir or _default_models_dir()  # where calibrated fusion weights live
         self._post: dict[str, PostStage] = dict(post_stages or {})
         if reranker is not None:  # an injected cross-encoder (tests, benchmarks)
             self._post[CrossEncoderStage.name] = CrossEncoderStage(self.indexes.ctx, reranker)
@@ -257,6 +260,13 @@ class Searcher:
             by_id[chunk_id].scores["final"] = by_id[chunk_id].score = fused
         return [by_id[chunk_id] for chunk_id, _ in order]
 
+    def fusion_weights(self, stages: tuple[str, ...]) -> dict[str, float]:
+        """RRF weight per first stage: explicit options, else calibrated for this embedder, else 1."""
+        from fincortex.retrieval.fusion import load_weights
+
+        calibrated = load_weights(self._models_dir, self.embedder.key)
+        return {name: self.options.stage_weight(name, calibrated) for name in stages}
+
     def _combine(self, ranked: dict[str, tuple[np.ndarray, np.ndarray]]) -> list[_Candidate]:
         by_id: dict[int, _Candidate] = {}
         for name, (ids, scores) in ranked.items():
@@ -265,7 +275,7 @@ class Searcher:
                 candidate.scores[name] = float(score)
                 candidate.ranks[name] = rank
         if len(ranked) > 1:
-            weights = {name: self.options.stage_weight(name) for name in ranked}
+            weights = self.fusion_weights(tuple(ranked))
             order = rrf(ranked, weights, self.options.rrf_k)
             for chunk_id, fused in order:
                 by_id[chunk_id].scores["fused"] = by_id[chunk_id].score = fused

@@ -12,8 +12,9 @@ from datetime import date, datetime
 from pathlib import Path
 
 from fincortex.config import Settings
-from fincortex.retrieval.embedder import Embedder, model_ref
+from fincortex.retrieval.embedder import Embedder, cuda_available, model_ref
 from fincortex.retrieval.filters import SearchFilters, chunks_fingerprint
+from fincortex.retrieval.onnx_backend import resolve_backend
 from fincortex.retrieval.options import RetrievalOptions
 from fincortex.retrieval.searcher import SearchResults, Searcher
 from fincortex.retrieval.stages import SyncReport
@@ -74,10 +75,37 @@ def _registered_folder(found: tuple[str, str], default: bool) -> str:
     return path
 
 
-def get_embedder(name: str, backend: str = "torch", models_dir: Path | None = None) -> Embedder:
-    """One Embedder per (weights, backend); backend: torch | torch-bf16 | onnx | onnx-int8 (CPU)."""
+_backend_choice: dict[tuple[str, str], str] = {}
+
+
+def embed_backend(store: Store | None, settings: Settings, name: str) -> str:
+    """The embedder backend search and builds use: settings.embed_backend unless it is "auto". Auto keeps
+    the backend this model's existing dense index was built with (an upgraded install neither re-embeds
+    its corpus nor fails its searches), else `onnx_backend.resolve_backend` (int8 on a CPU with
+    onnxruntime, torch on CUDA). Remembered per (database, model) for the process; a build refreshes it."""
+    from fincortex.retrieval.onnx_backend import AUTO, BACKENDS, key_suffix
+
+    if settings.embed_backend != AUTO or store is None or not store.path.exists():
+        return settings.embed_backend
+    ref = model_ref(name)
+    memo = (str(store.path.resolve()), ref.key)
+    if memo in _backend_choice:
+        return _backend_choice[memo]
+    with store.read() as conn:
+        keys = {row[0] for row in conn.execute(
+            "SELECT model_key FROM retrieval_indexes WHERE kind = 'faiss' AND n_items > 0").fetchall()}
+    built = [b for b in BACKENDS if ref.key + key_suffix(b) in keys]
+    auto = Embedder.resolve(AUTO)
+    choice = auto if not built or auto in built else built[0]
+    _backend_choice[memo] = choice
+    return choice
+
+
+def get_embedder(name: str, backend: str = "auto", models_dir: Path | None = None) -> Embedder:
+    """One Embedder per (weights, backend); backend: auto | torch | torch-bf16 | onnx | onnx-int8."""
     from fincortex.retrieval.onnx_backend import key_suffix
 
+    backend = Embedder.resolve(backend)
     with _lock:
         key = model_ref(name).key + key_suffix(backend)  # a retrained model in place gets a new key
         if key not in _embedders:
@@ -89,7 +117,9 @@ def get_searcher(store: Store, settings: Settings, options: RetrievalOptions | N
                  embedder: Embedder | None = None) -> Searcher:
     """The shared Searcher of a store for the current embedder (or `embedder`, e.g. a tuning miner)."""
     options = options or RetrievalOptions.from_env()
-    embedder = embedder or get_embedder(embedding_model_name(store, settings), settings.embed_backend, settings.models_dir)
+    if embedder is None:
+        name = embedding_model_name(store, settings)
+        embedder = get_embedder(name, embed_backend(store, settings, name), settings.models_dir)
     key = (str(store.path.resolve()), str(settings.index_dir), embedder.key, options)
     with _lock:
         if key not in _searchers:
@@ -120,6 +150,8 @@ def build_index(store: Store, settings: Settings, spec: str | None = None, rebui
     This, not a query, is where chunks get embedded and indexed; it commits as it goes, so an
     interrupted build keeps its work and a re-run continues (stage_dense.py)."""
     options = (options or RetrievalOptions.from_env()).with_(**({"index_spec": spec} if spec else {}))
+    if rebuild:  # a rebuild may change which backend "auto" keeps
+        _backend_choice.pop((str(store.path.resolve()), model_ref(embedding_model_name(store, settings)).key), None)
     searcher = get_searcher(store, settings, options)
     report = searcher.sync(rebuild=rebuild, progress=progress)
     return {"sync": report.as_dict(), **searcher.indexes.status()}
@@ -131,7 +163,9 @@ def index_status(store: Store, settings: Settings, options: RetrievalOptions | N
     from fincortex.retrieval.faiss_index import faiss_backend
 
     options = options or RetrievalOptions.from_env()
-    ref = model_ref(embedding_model_name(store, settings))
+    name = embedding_model_name(store, settings)
+    ref = model_ref(name)
+    backend = Embedder.resolve(embed_backend(store, settings, name))
     with store.read() as conn:
         fingerprint = chunks_fingerprint(conn)
         recorded = conn.execute(
@@ -151,7 +185,7 @@ def index_status(store: Store, settings: Settings, options: RetrievalOptions | N
     from fincortex.retrieval.onnx_backend import key_suffix
     from fincortex.retrieval.registry import FIRST_STAGES
 
-    model_key = ref.key + key_suffix(settings.embed_backend)
+    model_key = ref.key + key_suffix(backend)
     active = {FIRST_STAGES[name].index_name(model_key, options): name for name in indexed_stage_names()}
     for item in indexes:
         item["active"] = item["name"] in active
@@ -164,13 +198,34 @@ def index_status(store: Store, settings: Settings, options: RetrievalOptions | N
         reranker = resolve_reranker(store, options.reranker)
     except Exception as exc:  # RerankerUnavailable: say why
         reranker = f"unavailable: {exc}"
+    from fincortex.retrieval.fusion import load_weights
+
+    embedder_device = "cuda" if cuda_available() else "cpu"
+    rerank_runs, rerank_why = resolve_backend(options.rerank_backend, embedder_device)
+    calibrated = load_weights(settings.models_dir, model_key)
     return {
         "database": str(store.path), "index_dir": str(settings.index_dir), "n_chunks": int(fingerprint.split(":")[0]),
-        "backend": faiss_backend(), "embedding_model": {"name": ref.name, "key": ref.key, "path": str(ref.path)},
+        "backend": faiss_backend(),
+        "embedding_model": {"name": ref.name, "key": model_key, "path": str(ref.path), "backend": backend,
+                            "backend_setting": settings.embed_backend,
+                            "backend_reason": _embed_reason(settings.embed_backend, backend, embedder_device)},
+        "reranker_backend": {"backend": rerank_runs, "setting": options.rerank_backend, "reason": rerank_why},
+        "fusion_weights": {name: options.stage_weight(name, calibrated) for name in active.values()},
+        "fusion_weights_source": (calibrated or {}).get("source", "default 1:1 (not calibrated: run "
+                                                               "`fincortex index calibrate`)"),
         "index_spec": options.index_spec, "reranker": reranker, "indexes": indexes,
         "stages": list(active.values()), "up_to_date": current == set(active.values()),
         "embedding_cache": embedding_cache.cache_stats(store),
     }
+
+
+def _embed_reason(setting: str, backend: str, device: str) -> str:
+    from fincortex.retrieval.onnx_backend import AUTO, resolve_backend
+
+    if setting != AUTO:
+        return "set explicitly (FINCORTEX_EMBED_BACKEND / --embed-backend)"
+    auto, why = resolve_backend(AUTO, device)
+    return why if backend == auto else f"auto: kept {backend}, the backend this model's dense index was built with"
 
 
 def evaluate_retrieval(settings: Settings, beir_dir: Path | str, modes: tuple[str, ...] = ("dense", "bm25", "hybrid"),
@@ -189,7 +244,7 @@ def evaluate_retrieval(settings: Settings, beir_dir: Path | str, modes: tuple[st
     elif rerank and not options.reranker and store is not None:
         found = registered_path(store, "reranker")  # the default reranker of the user's database
         options = options.with_(reranker=found[1]) if found else options
-    embedder = get_embedder(embedder_name, settings.embed_backend, settings.models_dir)
+    embedder = get_embedder(embedder_name, settings.embed_backend, settings.models_dir)  # auto: the default
     report = evaluate_beir(beir_dir, settings.cache_dir, embedder, modes=tuple(modes), rerank=rerank,
                            options=options, store_path=store_path, max_queries=max_queries, progress=progress)
     if json_out:
@@ -202,3 +257,4 @@ def clear_cache() -> None:
     """Forget loaded searchers (tests; a process that swapped databases)."""
     with _lock:
         _searchers.clear()
+        _backend_choice.clear()

@@ -19,7 +19,7 @@ class CrossEncoderStage:
     def __init__(self, ctx: StageContext, reranker: Reranker | None = None) -> None:
         o = ctx.options
         self.reranker = reranker or Reranker(resolve_reranker(ctx.store, o.reranker), max_length=o.rerank_max_length,
-                                             backend=o.rerank_backend)
+                                             backend=o.rerank_backend, models_dir=ctx.embedder.models_dir)
         self.top_n, self.fusion_weight = o.rerank_top_n, o.rerank_weight
 
     def score(self, query: str, passages: list[str]) -> np.ndarray:

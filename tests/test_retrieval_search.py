@@ -57,7 +57,7 @@ def test_as_of_through_rerank(world):
     # a real cross-encoder architecture (MiniLM + fresh head): scores are meaningless, which is fine
     # here: the test is that reranking only reorders already-filtered candidates
     embedder = service.get_embedder(settings.embedding_model)
-    reranker = Reranker(str(embedder.ref.path), allow_untrained_head=True)
+    reranker = Reranker(str(embedder.ref.path), allow_untrained_head=True, backend="torch")  # order, not speed
     searcher = Searcher(store, settings.index_dir, embedder, RetrievalOptions(rerank_top_n=30), reranker=reranker)
     as_of = datetime(2020, 1, 5, 22, 0)
     hits = searcher.search("share buyback", k=10, filters=SearchFilters(as_of=as_of), mode="hybrid", rerank=True)
@@ -71,7 +71,7 @@ def test_rerank_fusion_orders(world):
     """rrf: the head is ordered by 1/(k + first-stage rank) + w/(k + rerank rank); replace: by rerank score."""
     settings, store, docs, _ = world
     embedder = service.get_embedder(settings.embedding_model)
-    reranker = Reranker(str(embedder.ref.path), allow_untrained_head=True)
+    reranker = Reranker(str(embedder.ref.path), allow_untrained_head=True, backend="torch")  # order, not speed
     results = {}
     for fusion in ("rrf", "replace"):
         searcher = Searcher(store, settings.index_dir, embedder,

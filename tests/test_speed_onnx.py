@@ -98,7 +98,7 @@ def test_keys_keep_backends_apart_in_the_cache(tmp_path, models_dir):
     from fincortex.retrieval.embedder import Embedder
 
     _, store, docs = populated(tmp_path, n_docs=4, chunks_per_doc=2)
-    torch_embedder, onnx_embedder = Embedder(), Embedder(backend="onnx", models_dir=models_dir)
+    torch_embedder, onnx_embedder = Embedder(backend="torch"), Embedder(backend="onnx", models_dir=models_dir)
     assert torch_embedder.key != onnx_embedder.key and onnx_embedder.key.endswith("-onnx")
     assert embedding_cache.ensure_embeddings(store, torch_embedder) == 8
     assert embedding_cache.ensure_embeddings(store, onnx_embedder) == 8  # not served from the torch rows
@@ -153,7 +153,7 @@ def test_reranker_onnx_scores_match_torch(tmp_path, models_dir):
     folder = tmp_path / "ce"
     CrossEncoder(str(resolve_model_path(DEFAULT_MODEL)), num_labels=1, local_files_only=True).save(str(folder))
     query, passages = "dividend per share", TEXTS
-    reference = Reranker(str(folder), allow_untrained_head=True).score(query, passages)
+    reference = Reranker(str(folder), allow_untrained_head=True, backend="torch").score(query, passages)
     for backend, tolerance in (("onnx", 1e-4), ("onnx-int8", 0.05)):
         scores = Reranker(str(folder), allow_untrained_head=True, backend=backend, models_dir=models_dir).score(
             query, passages)

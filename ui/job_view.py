@@ -41,6 +41,18 @@ def current(kind: str) -> JobStatus | None:
         return None
 
 
+def follow_latest(kind: str) -> None:
+    """Show the newest job of `kind` from any session (one a script started) when this session has none."""
+    if st.session_state.get(_key(kind)):
+        return
+    try:
+        latest = common.jobs().list(kind, limit=1)
+    except (JobError, OSError, ValueError):
+        return
+    if latest:
+        st.session_state[_key(kind)] = latest[0].job_id
+
+
 def running(kind: str) -> bool:
     """Whether this session's current job of `kind` is still running (to avoid double starts)."""
     job = current(kind)

@@ -208,6 +208,19 @@ def eval_suite(client: Client, params: dict[str, Any], report: Report) -> Any:
                         "units": {u: {"wall_s": s.wall_s, "reused_from": s.reused_from} for u, s in run["units"].items()}})
 
 
+def tune_reranker(client: Client, params: dict[str, Any], report: Report) -> Any:
+    """Train the search reranker (RerankTuneConfig fields in params); if_missing: keep an existing default."""
+    method = _sdk(client, "tune_reranker")
+    params = dict(params)
+    if params.pop("if_missing", False):
+        current = [m for m in client.models("reranker") if m.is_default and Path(m.path).is_dir()]
+        if current:
+            report(1, 1, f"default reranker {current[0].name} exists: nothing to train")
+            return {"skipped": f"default reranker {current[0].name} exists ({current[0].path})"}
+    report(0, None, "training the search reranker (search keeps working meanwhile, without reranking)")
+    return to_jsonable(method(progress=events(report), **params).to_dict())
+
+
 TASKS: dict[str, Callable[[Client, dict[str, Any], Report], Any]] = {
     "ingest": ingest,
     "pull": pull,
@@ -216,6 +229,7 @@ TASKS: dict[str, Callable[[Client, dict[str, Any], Report], Any]] = {
     "backtest": backtest,
     "merge": merge,
     "tune_cpt": tune_cpt,
+    "tune_reranker": tune_reranker,
     "evaluate_lm": evaluate_lm,
     "forecast": forecast,
     "forecast_round": forecast_round,

@@ -190,20 +190,20 @@ def stats(db: DbOption = None, as_json: Annotated[bool, typer.Option("--json")] 
 
 def cpu_backends(
     embed_backend: Annotated[Optional[str], typer.Option(
-        "--embed-backend", help="CPU embedding backend: torch | torch-bf16 | onnx | onnx-int8 (env FINCORTEX_EMBED_BACKEND)")] = None,
+        "--embed-backend", help="Embedding backend: auto (default: onnx-int8 on CPU, torch on CUDA) | torch | torch-bf16 | onnx | onnx-int8 (env FINCORTEX_EMBED_BACKEND)")] = None,
     rerank_backend: Annotated[Optional[str], typer.Option(
         "--rerank-backend", help="CPU reranker backend, same choices (env FINCORTEX_RERANK_BACKEND)")] = None,
 ) -> None:
     """fincortex: retrieval-augmented financial agents."""
     import os
 
-    from fincortex.retrieval.onnx_backend import BACKENDS
+    from fincortex.retrieval.onnx_backend import AUTO, BACKENDS
 
     for name, value in (("FINCORTEX_EMBED_BACKEND", embed_backend), ("FINCORTEX_RERANK_BACKEND", rerank_backend)):
         if value is not None:
-            if value not in BACKENDS:
+            if value not in (AUTO, *BACKENDS):
                 _fail(f"{name.split('_', 1)[1].lower().replace('_', '-')} {value!r} is unknown; choose one of "
-                      f"{', '.join(BACKENDS)}", code=2)
+                      f"{AUTO}, {', '.join(BACKENDS)}", code=2)
             os.environ[name] = value  # every command reads its settings from the environment
 
 

@@ -107,8 +107,12 @@ def index_status(as_json: Annotated[bool, typer.Option("--json")] = False, db: D
     from rich.table import Table
 
     console.print(f"database {status['database']} · {status['n_chunks']} chunks · {status['backend']}")
-    console.print(f"embedding model {status['embedding_model']['name']} ({status['embedding_model']['key']}) · "
-                  f"spec {status['index_spec']} · reranker: {status['reranker']}")
+    model, rerank = status["embedding_model"], status["reranker_backend"]
+    console.print(f"embedding model {model['name']} ({model['key']}) · runs on {model['backend']} "
+                  f"({model['backend_reason']}) · spec {status['index_spec']}")
+    console.print(f"reranker: {status['reranker']} · runs on {rerank['backend']} ({rerank['reason']})")
+    weights = " · ".join(f"{name} {w:g}" for name, w in status["fusion_weights"].items())
+    console.print(f"fusion weights: {weights} ({status['fusion_weights_source']})")
     table = Table(title="indexes")
     for column in ("name", "kind", "items", "current", "active", "built", "updated"):
         table.add_column(column)
@@ -121,6 +125,36 @@ def index_status(as_json: Annotated[bool, typer.Option("--json")] = False, db: D
     elif not status["up_to_date"]:
         console.print("[yellow]some chunks are not indexed yet[/yellow]: search leaves them out (and says how many) "
                       "until `fincortex index build` runs")
+
+
+def index_calibrate(
+    force: Annotated[bool, typer.Option("--force", help="Calibrate again even when weights exist.")] = False,
+    max_queries: Annotated[Optional[int], typer.Option("--max-queries", help="Use the first N questions only.")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    db: DbOption = None,
+    mirror: MirrorOption = None,
+) -> None:
+    """Hybrid fusion weights for the current embedder, from the training side of the held-apart TAT-QA split."""
+    from fincortex.models.tuning.fusion import calibrate_fusion
+    from fincortex.models.tuning.heldout import HeldoutError
+    from fincortex.retrieval.beir import BeirFormatError
+
+    client = make_client(db, mirror)
+    try:
+        with bars() as progress:
+            record = calibrate_fusion(client.settings, client.store, force=force, max_queries=max_queries,
+                                      progress=progress)
+    except (HeldoutError, BeirFormatError, ValueError) as exc:
+        _fail(str(exc))
+    if as_json:
+        print(json.dumps(record, indent=2, default=str))
+        return
+    weights = " · ".join(f"{name} {w:g}" for name, w in record["weights"].items())
+    console.print(f"fusion weights {weights}: {record['source']}"
+                  + (f" [dim]({record['skipped']})[/dim]" if record.get("skipped") else ""))
+    for row in record.get("grid") or []:
+        console.print(f"  dense {row['weights']['dense']:<4g} bm25 {row['weights']['bm25']:<4g} "
+                      f"nDCG@10 {row['ndcg@10']:.4f}  R@10 {row['recall@10']:.4f}")
 
 
 def eval_retrieval(
@@ -187,6 +221,7 @@ def register(app: typer.Typer) -> None:
     app.command()(search)
     index_app.command("build")(index_build)
     index_app.command("status")(index_status)
+    index_app.command("calibrate")(index_calibrate)
     app.add_typer(index_app, name="index")
     group(app, "eval", eval_app).command("retrieval")(eval_retrieval)
     group(app, "data", typer.Typer(help="Datasets.")).command("export-beir")(export_beir)

@@ -99,7 +99,8 @@ def build_pairs(settings: Settings, store: Store, config: PairsConfig | None = N
     split = split_contexts(tatqa_file(settings), config.split_seed, config.eval_fraction)
     miner_name = service.named_embedder(store, config.miner) if config.miner else \
         service.embedding_model_name(store, settings)
-    embedder = service.get_embedder(miner_name)
+    # the backend the database's index of that model was built with (auto: int8 on CPU for a new one)
+    embedder = service.get_embedder(miner_name, service.embed_backend(store, settings, miner_name), settings.models_dir)
     searcher = service.get_searcher(store, settings, embedder=embedder)
     rng = random.Random(config.seed)
     miner_args = {"n_negatives": config.n_negatives, "margin": config.margin, "depth": config.depth}

@@ -192,8 +192,25 @@ def run_rerank_tuning(config: RerankTuneConfig, settings: Settings, store: Store
     hyper.update({"device": device, "precision": precision, "steps_planned": total, "steps_done": steps,
                   "stopped_early_at_time_budget": bool(stopper.stopped_early), "train_rows": len(dataset)})
     card = _register(store, config, name, out, start, run, split, n_pairs, hyper, metrics)
+    _export_for_search(settings, out, progress)
     return TuneResult("reranker", name, out, run.run_id, steps, bool(stopper.stopped_early), card.metrics,
                       time.monotonic() - started)
+
+
+def _export_for_search(settings: Settings, out, progress: Progress | None) -> None:
+    """Build the ONNX export search will run the new reranker on (the default CPU backend is int8 ONNX),
+    now, inside the tuning job, so the first reranked search after training does not wait for it."""
+    from fincortex.progress import report
+    from fincortex.retrieval.embedder import cuda_available
+    from fincortex.retrieval.onnx_backend import resolve_backend
+    from fincortex.retrieval.options import RetrievalOptions
+    from fincortex.retrieval.reranker import Reranker
+
+    backend = RetrievalOptions.from_env().rerank_backend
+    if resolve_backend(backend, "cuda" if cuda_available() else "cpu")[0].startswith("onnx"):
+        report(progress, "export reranker for search", 0, 1)
+        Reranker(str(out), backend=backend, models_dir=settings.models_dir)
+        report(progress, "export reranker for search", 1, 1)
 
 
 def _register(store, config, name, out, start, run, split, n_pairs, hyper, metrics):

@@ -23,15 +23,16 @@ def _facets() -> tuple[list[str], list[str]]:
     return sorted({str(r["doc_type"]) for r in rows}), sorted({str(r["source"]) for r in rows})
 
 
-def _index_box() -> None:
-    """Whether the indexes cover every chunk; if not, offer to update them in the background."""
+def _index_box() -> bool:
+    """Whether the indexes cover every chunk; if not, offer to update them in the background. Returns
+    whether a reranker is configured (then the search form reranks by default, as the SDK and CLI do)."""
     if not common.has("index_status"):
-        return
+        return False
     try:
         status = common.client().index_status()
     except Exception as exc:  # noqa: BLE001
         common.show_error("Reading the index status", exc)
-        return
+        return False
     active = [i for i in status.get("indexes") or [] if i.get("active")]
     current = bool(status.get("up_to_date"))
     model = (status.get("embedding_model") or {}).get("name")
@@ -49,6 +50,11 @@ def _index_box() -> None:
         if st.button("Update index in the background", key="index_go", disabled=job_view.running("index")):
             job_view.start("index", {}, label="Update the search indexes")
         job_view.panel("index", lambda job: st.json(job.result.get("sync", job.result), expanded=False))
+    job_view.follow_latest("tune_reranker")  # the demo trains the reranker in the background
+    if job_view.current("tune_reranker") is not None:
+        st.caption("Reranker training (search reranks once it is done)")
+        job_view.panel("tune_reranker", lambda job: st.json(job.result, expanded=False))
+    return not reranker.startswith("unavailable")
 
 
 def _run_search(params: dict[str, Any]) -> dict[str, Any] | None:
@@ -111,13 +117,13 @@ def _show_results(payload: dict[str, Any]) -> None:
 
 if common.require("search") and common.db_ready():
     doc_types, sources = _facets()
-    _index_box()
+    has_reranker = _index_box()
     with st.form("search_form"):
         query = st.text_input("Query", key="search_query", placeholder="e.g. guidance for data center revenue")
         c1, c2, c3, c4 = st.columns([1, 1, 1, 1])
         mode = c1.selectbox("Mode", list(MODES), key="search_mode")
         k = c2.number_input("Results (k)", min_value=1, max_value=50, value=8, step=1, key="search_k")
-        rerank = c3.checkbox("Rerank (cross-encoder)", value=False, key="search_rerank",
+        rerank = c3.checkbox("Rerank (cross-encoder)", value=has_reranker, key="search_rerank",
                              help="Needs a reranker model; without one the results say so and are not reranked.")
         use_as_of = c4.checkbox("Point in time", value=False, key="search_use_as_of")
         c5, c6, c7, c8 = st.columns(4)
