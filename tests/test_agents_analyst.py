@@ -115,7 +115,7 @@ def test_analyst_graph_point_in_time_citations_and_steps(world, tiny_chat):
     deps = AgentDeps.build(settings, store).with_chats(tiny_chat)
     answer = ask_question(deps, "Did Apple revenue grow and was there a buyback?", as_of=FORECAST_DATE,
                           config=CONFIG, progress=lambda event: steps.append(event.message))
-    assert steps == ["plan", "retrieve", "compress", "answer", "check_citations", "finalize"] == answer.steps
+    assert steps == ["plan", "retrieve", "compute", "compress", "answer", "check_citations", "finalize"] == answer.steps
     seen = set(run_chunk_ids(store, answer.run_id))
     assert seen and not seen & future_chunk_ids(store)
     assert {p["chunk_id"] for p in answer.passages} <= seen

@@ -30,7 +30,7 @@ from fincortex.agents.common.runs import RunRecorder
 from fincortex.agents.common.sql_guard import SqlPolicy, SqlRefused, check_statement
 from fincortex.store import Store
 
-DEFAULT_SQL_TABLES = ("documents", "chunks", "prices")
+DEFAULT_SQL_TABLES = ("documents", "chunks", "prices", "statement_rows")
 REPLICA_BATCH_ROWS = 8192
 _TEXT_TYPES = ("VARCHAR", "BLOB", "JSON")
 _build_lock = threading.Lock()

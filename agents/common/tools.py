@@ -53,10 +53,12 @@ class PointInTimeSearch:
 
     def __call__(self, query: str, k: int = 8, *, as_of: datetime | date | str | None = None,
                  tickers: list[str] | None = None, doc_types: list[str] | None = None,
-                 sources: list[str] | None = None) -> list[Any]:
+                 sources: list[str] | None = None, doc_ids: list[int] | None = None) -> list[Any]:
         call_as_of = parse_as_of(as_of) if as_of is not None else self.as_of
         args = {"query": query, "k": k, "tickers": tickers, "doc_types": doc_types, "sources": sources,
                 "mode": self.mode, "rerank": self.rerank}
+        if doc_ids:  # the analyst's company/period scope (agents/analyst/scope.py)
+            args["doc_ids"] = [int(d) for d in doc_ids]
         started, clock = datetime.now(), time.perf_counter()
         if call_as_of > self.as_of:
             message = f"search as_of {call_as_of} is after the run's point in time {self.as_of}"
@@ -65,8 +67,9 @@ class PointInTimeSearch:
         try:
             with warnings.catch_warnings():  # "rerank unavailable" is reported through results.warnings
                 warnings.simplefilter("ignore")
+                extra = {"doc_ids": args["doc_ids"]} if doc_ids else {}
                 hits = self.search_fn(query, k=k, as_of=call_as_of, tickers=tickers, doc_types=doc_types,
-                                      sources=sources, mode=self.mode, rerank=self.rerank)
+                                      sources=sources, mode=self.mode, rerank=self.rerank, **extra)
         except Exception as exc:
             self.recorder.tool_call("search", args, as_of=call_as_of, ok=False, error=f"{type(exc).__name__}: {exc}",
                                     started_at=started, ms=_ms(clock))

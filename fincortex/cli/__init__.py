@@ -37,6 +37,7 @@ def make_client(db: Optional[Path] = None, mirror: Optional[Path] = None):
 # command bodies so that `fincortex --help` stays fast. One line per area here.
 AREA_COMMAND_MODULES = ("fincortex.cli.core", "fincortex.cli.ui", "fincortex.cli.trading", "fincortex.cli.retrieval", "fincortex.cli.models", "fincortex.cli.agents", "fincortex.cli.tuning", "fincortex.cli.integrations", "fincortex.cli.suite")
 AREA_COMMAND_MODULES += ("fincortex.cli.verify",)  # claim verification (agents/analyst/verify.py)
+AREA_COMMAND_MODULES += ("fincortex.cli.filings",)  # eval financebench (agents/analyst/financebench.py)
 
 
 def _register_commands() -> None:

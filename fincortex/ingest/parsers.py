@@ -101,18 +101,27 @@ def parse_pdf(path: Path, options: FileOptions, file_hash: str) -> list[Document
     try:
         n_pages = len(pdf)
         sections: list[Section] = []
+        texts: list[str] = []
         for number in range(n_pages):
             try:
                 page = pdf[number]
                 text = page.get_textpage().get_text_bounded()
             except pdfium.PdfiumError as exc:
                 raise IngestError(f"corrupt PDF page {number + 1} ({exc})") from None
+            texts.append(text)
             sections.extend(text_to_sections(text, page=number + 1))
     finally:
         pdf.close()
     if not any(s.text.strip() for s in sections):
         raise IngestError("PDF has no extractable text (scanned images? OCR is not supported)")
-    return [Document(sections=sections, n_pages=n_pages, **_base(path, options, file_hash, doc_type=options.doc_type or "filing"))]
+    from fincortex.ingest.filings import FilingDocument, enrich_pdf  # metadata + statement tables (filings.py)
+
+    extra = enrich_pdf(path, texts)
+    base = _base(path, options, file_hash, doc_type=options.doc_type or "filing")
+    if extra.meta is not None:
+        base["meta"] = {"filing": extra.meta.as_meta()}
+        base["ticker"] = options.ticker or extra.meta.ticker
+    return [FilingDocument(sections=sections + extra.sections, n_pages=n_pages, statement_rows=extra.rows, **base)]
 
 
 # -- HTML ---------------------------------------------------------------------------------------------

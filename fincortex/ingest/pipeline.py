@@ -245,6 +245,8 @@ class IngestPipeline:
                 chunk_rows.extend(rows)
             _insert(conn, "documents", DOCUMENT_COLUMNS, doc_rows)
             _insert(conn, "chunks", CHUNK_COLUMNS, chunk_rows)
+            for doc, _ in prepared.documents:
+                _insert_statement_rows(conn, doc)
         first_doc = prepared.documents[0][0] if prepared.documents else None
         self._log(conn, run_id, outcome, doc_id_for(first_doc.source_key) if first_doc else None)
 
@@ -276,6 +278,7 @@ class IngestPipeline:
                 _insert(conn, "chunks", CHUNK_COLUMNS, buffer)
                 n += len(buffer)
                 _insert(conn, "documents", DOCUMENT_COLUMNS, [_document_row(doc, origin.uri, origin_hash, n)])
+                _insert_statement_rows(conn, doc)
             outcome.n_documents += 1
             outcome.n_chunks += n
         with self.store.write() as conn:
@@ -287,6 +290,7 @@ class IngestPipeline:
 
     @staticmethod
     def _delete_origin(conn, uri: str) -> None:
+        conn.execute("DELETE FROM statement_rows WHERE doc_id IN (SELECT doc_id FROM documents WHERE uri = ?)", [uri])
         conn.execute("DELETE FROM chunks WHERE doc_id IN (SELECT doc_id FROM documents WHERE uri = ?)", [uri])
         conn.execute("DELETE FROM documents WHERE uri = ?", [uri])
 
@@ -365,6 +369,8 @@ _ARROW_TYPES = {
     "page_start": pa.int32(), "page_end": pa.int32(), "n_pages": pa.int32(), "n_chunks": pa.int32(),
     "n_bytes": pa.int64(), "is_table": pa.bool_(), "published_at": pa.timestamp("us"),
     "available_at": pa.timestamp("us"), "ingested_at": pa.timestamp("us"),
+    "page": pa.int32(), "table_index": pa.int32(), "row_index": pa.int32(), "column_index": pa.int32(),
+    "value": pa.float64(), "scale": pa.float64(),
 }
 
 
@@ -374,6 +380,23 @@ def _document_row(doc: Document, uri: str, origin_hash: str, n_chunks: int) -> t
         doc.ticker, doc.published_at, doc.available_at, doc.available_at_rule, uri, origin_hash,
         doc.n_pages, n_chunks, doc.n_bytes, json.dumps(doc.meta) if doc.meta else None, _now(),
     )
+
+
+STATEMENT_COLUMNS = (
+    "doc_id", "page", "table_index", "statement", "title", "row_index", "line_item", "section", "period",
+    "column_index", "value", "raw", "scale", "unit", "available_at",
+)
+
+
+def _insert_statement_rows(conn, doc: Document) -> None:
+    """The statement rows a PDF parser read (ingest/filings.py), keyed by the document, dated like it."""
+    rows = getattr(doc, "statement_rows", None)
+    if not rows:
+        return
+    doc_id = doc_id_for(doc.source_key)
+    _insert(conn, "statement_rows", STATEMENT_COLUMNS, [
+        (doc_id, r.page, r.table_index, r.statement, r.title, r.row_index, r.line_item, r.section, r.period,
+         r.column_index, r.value, r.raw, r.scale, r.unit, doc.available_at) for r in rows])
 
 
 def _insert(conn, table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:

@@ -1,0 +1,59 @@
+"""Computed answers: a metric question on a real filing answered from its statement rows by the calculator,
+with the formula, every input and a citation to each input's page; the chat model's figures are never used;
+a missing input is named instead of guessed."""
+
+from __future__ import annotations
+
+import pytest
+from filings_support import ScriptedChat, sliced_3m_store
+
+from fincortex.agents.analyst.graph import AnalystConfig, ask_question
+from fincortex.agents.analyst.metrics import detect_metric
+from fincortex.agents.common.deps import AgentDeps
+from fincortex.agents.common.runs import audit_run
+
+CONFIG = AnalystConfig(n_queries=0, answer_tokens=16)
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    return sliced_3m_store(tmp_path_factory.mktemp("fin3m"))
+
+
+def test_computed_answer_cites_each_input_page(world):
+    settings, store, _pdf = world
+    chat = ScriptedChat(lambda messages: "3M's inventory turnover is 4.00 [1].")  # a wrong figure: overruled
+    deps = AgentDeps.build(settings, store).with_chats(chat)
+    answer = ask_question(deps, "What is 3M's FY2022 inventory turnover ratio? Inventory turnover ratio is defined as: "
+                                "(FY2022 COGS) / (average inventory between FY2021 and FY2022). Round your answer to "
+                                "two decimal places.", config=CONFIG)
+    computed = answer.computed
+    inputs = {u["name"]: u for u in computed["inputs"]}
+    assert (inputs["cogs"]["value"], inputs["cogs"]["page"]) == (19232.0, 2)  # income statement, PDF page 2
+    assert (inputs["inv"]["value"], inputs["inv_prev"]["value"], inputs["inv"]["page"]) == (5372.0, 4985.0, 3)
+    assert computed["value"] == round(19232 / ((5372 + 4985) / 2), 2) == 3.71
+    assert "cogs / ((inv + inv_prev) / 2)" in answer.answer and "3.71" in answer.answer and "4.00" not in answer.answer
+    cited = {c["chunk_id"] for c in answer.citations}
+    with store.read() as conn:
+        for used in computed["inputs"]:
+            assert used["chunk_id"] in cited  # each input's page is cited
+            start, end = conn.execute("SELECT page_start, page_end FROM chunks WHERE chunk_id = ?",
+                                      [used["chunk_id"]]).fetchone()
+            assert start <= used["page"] <= end
+    assert audit_run(store, answer.run_id)["clean"]  # the statement read is a recorded tool call
+
+
+def test_a_missing_input_is_named_not_guessed(world):
+    settings, store, _pdf = world
+    deps = AgentDeps.build(settings, store).with_chats(ScriptedChat(lambda m: "The ratio is 0.83 [1]."))
+    answer = ask_question(deps, "What is the FY2022 operating cash flow ratio for 3M? Operating cash flow ratio is "
+                                "defined as: cash from operations / total current liabilities.", config=CONFIG)
+    assert answer.computed["value"] is None
+    assert answer.computed["missing"] == ["cash from operations (2022)"]  # the slice has no cash-flow statement
+    assert "cash from operations (2022) not found" in answer.answer and "0.83" not in answer.answer
+
+
+def test_metric_detection():
+    assert detect_metric("What is FY2018 days payable outstanding (DPO) for Walmart?").name == "days payable outstanding"
+    assert detect_metric("What is the FY2022 unadjusted EBITDA % margin for PepsiCo?").name == "EBITDA margin"
+    assert detect_metric("Which segment dragged down 3M's growth?") is None
