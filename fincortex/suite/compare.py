@@ -40,6 +40,15 @@ def _retrieval(ua: runs.StoredUnit, ub: runs.StoredUnit) -> list[UnitComparison]
     return out
 
 
+def _financebench(ua: runs.StoredUnit, ub: runs.StoredUnit) -> list[UnitComparison]:
+    out = []
+    for series in ("page@5", "doc@5", "numeric_correct"):
+        r = paired.mean_diff(ua.items.get(series, {}), ub.items.get(series, {}))
+        out.append(UnitComparison(ua.unit, "financebench", f"analyst {series} (per question)", r["a"], r["b"],
+                                  r["diff"], r["ci_low"], r["ci_high"], r["n"], True, paired.verdict(r, True)))
+    return out
+
+
 def _forecasting(ua: runs.StoredUnit, ub: runs.StoredUnit) -> list[UnitComparison]:
     from fincortex.agents.forecasting import scoring
     from fincortex.suite.parts.forecasting import outcomes_from_payload
@@ -69,6 +78,10 @@ def _trading(ua: runs.StoredUnit, ub: runs.StoredUnit) -> list[UnitComparison]:
 
 
 def _lm(ua: runs.StoredUnit, ub: runs.StoredUnit) -> list[UnitComparison]:
+    skipped = ua.summary.get("skipped") or ub.summary.get("skipped")
+    if skipped:
+        return [UnitComparison(ua.unit, "lm", "LM evaluation", None, None, None, None, None, None, True,
+                               "not evaluated", {"why": skipped})]
     out = []
     for metric, higher in (("fin_ppl", False), ("chat_score", True)):
         a, b = ua.summary.get(metric), ub.summary.get(metric)
@@ -84,10 +97,12 @@ def area_verdict(verdicts: list[str]) -> str:
         return "mixed"
     if better or worse:
         return "better" if better else "worse"
-    return "within noise" if "within noise" in verdicts else "no interval"
+    if "within noise" in verdicts:
+        return "within noise"
+    return "no interval" if "no interval" in verdicts else "not evaluated"
 
 
-COMPARERS = {"retrieval": _retrieval, "forecasting": _forecasting, "trading": _trading, "lm": _lm}
+COMPARERS = {"retrieval": _retrieval, "financebench": _financebench, "forecasting": _forecasting, "trading": _trading, "lm": _lm}
 
 
 def compare_runs(store: Store, run_a: str, run_b: str) -> dict[str, Any]:

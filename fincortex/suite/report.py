@@ -28,6 +28,19 @@ def _retrieval_bars(ua, ub):
     return fig
 
 
+def _financebench_bars(ua, ub):
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    for label, u in (("A", ua), ("B", ub)):
+        systems = [row for row in u.summary["systems"] if "page_recall@5" in row]
+        names = [r["system"] for r in systems]
+        fig.add_bar(name=f"{label} page recall@5", x=names, y=[r["page_recall@5"] for r in systems])
+        fig.add_bar(name=f"{label} doc recall@5", x=names, y=[r["doc_recall@5"] for r in systems])
+    fig.update_layout(title=f"{ua.unit}: recall@5 per system (one shared store)", barmode="group", yaxis_range=[0, 1])
+    return fig
+
+
 def _reliability(ua, ub, bins: int = 10):
     import plotly.graph_objects as go
 
@@ -75,7 +88,7 @@ def _equity(ua, ub):
     return fig
 
 
-PLOTS = {"retrieval": _retrieval_bars, "forecasting": _reliability, "trading": _equity}
+PLOTS = {"retrieval": _retrieval_bars, "financebench": _financebench_bars, "forecasting": _reliability, "trading": _equity}
 
 
 def write_html(comparison: dict[str, Any], out: str | Path) -> Path:

@@ -6,6 +6,7 @@ and `run_unit(ctx, unit) -> UnitResult`."""
 
 PARTS: dict[str, str] = {
     "retrieval": "fincortex.suite.parts.retrieval",
+    "financebench": "fincortex.suite.parts.financebench",
     "forecasting": "fincortex.suite.parts.forecasting",
     "trading": "fincortex.suite.parts.trading",
     "lm": "fincortex.suite.parts.lm",

@@ -19,7 +19,13 @@ def depends(unit: str) -> tuple[str, ...]:
 
 def run_unit(ctx, unit: str) -> UnitResult:
     from fincortex.models.merging.lm_eval import evaluate_lm
+    from fincortex.models.merging.lm_data import load_chunks
 
+    if not load_chunks(ctx.store, split="heldout"):
+        # held-out chunks must come from the database the chat model's CPT read (its card lists the training
+        # documents by id there, which is how leakage is ruled out), so the suite does not ingest its own
+        return UnitResult({"primary": None, "skipped": f"no held-out chunks in {ctx.store.path}: ingest a corpus "
+                                                       "first (e.g. `fincortex ingest --dataset ectsum:val`)"})
     spec = ctx.config.chat.path or ctx.config.chat.asked or "local"
     rows = evaluate_lm([spec], ctx.settings, reference="local", n_chunks=ctx.config.profile.lm_chunks,
                        store=ctx.store, record=False, progress=ctx.progress)

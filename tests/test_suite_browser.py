@@ -1,0 +1,83 @@
+"""The Evaluations page and the suite's HTML report in a real browser (Debian chromium via playwright):
+two stored runs (synthetic per-item values with a planted improvement, written by the real storage code),
+the page's comparison with its verdicts and plots, and the report opened from disk, both screenshotted."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from fincortex.config import PROJECT_ROOT
+from fincortex.ui.testing import serve, ui_env
+from suite_support import store_run
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run", "--disable-extensions"]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium is not installed at /usr/bin/chromium "
+                       "(apt-get install -y chromium; .ci/run does it)"),
+]
+
+
+@pytest.fixture(scope="module")
+def artifacts() -> Path:
+    folder = Path(os.environ.get("FINCORTEX_ARTIFACTS_DIR") or PROJECT_ROOT / "tmp" / "artifacts" / "ui")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    from fincortex.store import Store
+
+    home = tmp_path_factory.mktemp("suite_browser")
+    env = ui_env(home)
+    store = Store(Path(env["FINCORTEX_DB"]))
+    store_run(store, "base-embedder")
+    store_run(store, "tuned-embedder", lift=0.05, sharpen=0.3, edge=0.004)
+    with serve(env) as url:
+        yield url, store
+
+
+@pytest.fixture(scope="module")
+def page():
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
+        p = browser.new_context(viewport={"width": 1440, "height": 1400}).new_page()
+        p.set_default_timeout(90_000)
+        yield p
+        browser.close()
+
+
+def test_evaluations_page_compares_two_runs(served, page, artifacts):
+    from playwright.sync_api import expect
+
+    url, _ = served
+    page.goto(f"{url}/evaluations")
+    expect(page.get_by_role("heading", name="Evaluations")).to_be_visible()
+    expect(page.get_by_text("Verdict per area (B against A)")).to_be_visible(timeout=120_000)
+    expect(page.get_by_text("retrieval: better")).to_be_visible()
+    expect(page.get_by_text("trading: better")).to_be_visible()
+    expect(page.locator(".js-plotly-plot").first).to_be_visible(timeout=60_000)
+    page.wait_for_load_state("networkidle")
+    page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=120_000)
+    page.screenshot(path=str(artifacts / "evaluations.png"), full_page=True)
+
+
+def test_html_report_opens_in_the_browser(served, page, artifacts, tmp_path):
+    from playwright.sync_api import expect
+
+    from fincortex.suite.compare import compare_runs
+    from fincortex.suite.report import write_html
+
+    _, store = served
+    out = write_html(compare_runs(store, "base-embedder", "tuned-embedder"), tmp_path / "report.html")
+    page.goto(out.as_uri())
+    expect(page.get_by_role("heading", name="Suite comparison")).to_be_visible()
+    expect(page.locator(".js-plotly-plot")).to_have_count(3)  # bars, reliability diagram, equity + drawdown
+    expect(page.locator(".verdict").first).to_have_text("better")
+    page.screenshot(path=str(artifacts / "suite_report.png"), full_page=True)
