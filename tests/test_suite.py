@@ -182,3 +182,25 @@ def test_cli_lists_and_compares(store, tmp_path):
     assert "retrieval: better" in res.output and html.is_file()
     bad = runner.invoke(app, ["eval", "compare", "A", "missing", "--db", str(store.path)])
     assert bad.exit_code == 2 and "no suite run 'missing'" in bad.output
+
+
+@pytest.mark.slow
+def test_real_parts_on_a_tiny_profile(home, monkeypatch):
+    """The retrieval and forecasting parts on the real dev data (a tiny profile): stored, then reused."""
+    from fincortex.client import Client
+    from fincortex.suite import config as suite_config
+    from fincortex.suite.compare import compare_runs
+
+    tiny = suite_config.Profile("tiny", 20, 2, 1, 50, 400, (), 4)
+    monkeypatch.setitem(suite_config.PROFILES, "tiny", tiny)
+    client = Client()
+    first = client.eval_suite(profile="tiny", reranker="none", parts=["retrieval", "forecasting"], label="a")
+    unit = first["units"]["retrieval:tatqa-heldout"]
+    assert unit.summary["queries"] == 20 and len(unit.items["ndcg@10:hybrid"]) == 20
+    assert 0 < unit.summary["modes"]["bm25"]["ndcg@10"] <= 1
+    stack = first["units"]["forecasting:stack"].summary["table"]
+    assert {"default", "naive"} <= set(stack) and stack["default"]["n"] > 0
+    second = client.eval_suite(profile="tiny", reranker="none", parts=["retrieval", "forecasting"], label="b")
+    assert all(u.reused_from == first["run_id"] for u in second["units"].values())
+    same = compare_runs(client.store, first["run_id"], second["run_id"])
+    assert all(v in ("within noise", "no interval") for v in same["areas"].values())
