@@ -193,7 +193,10 @@ def test_real_parts_on_a_tiny_profile(home, monkeypatch):
 
     tiny = suite_config.Profile("tiny", 20, 2, 1, 50, 400, (), 4)
     monkeypatch.setitem(suite_config.PROFILES, "tiny", tiny)
+    from fincortex.ui.testing import share_default_chat_model
+
     client = Client()
+    share_default_chat_model(client.settings)  # the llm_direct unit: SmolLM2 converted once per checkout
     first = client.eval_suite(profile="tiny", reranker="none", parts=["retrieval", "forecasting"], label="a")
     unit = first["units"]["retrieval:tatqa-heldout"]
     assert unit.summary["queries"] == 20 and len(unit.items["ndcg@10:hybrid"]) == 20
