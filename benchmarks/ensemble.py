@@ -2,17 +2,20 @@
 same run, with paired CIs, member contributions (drop one, re-run), seed spread, cold/warm wall time of a
 two-year daily run with the LLM members, and a BTC+ETH portfolio.
 
-Dev windows (the only data looked at): BTC 2018-2019, BTC 2020-2022, ETH 2018-2019. The ensemble's member
-set and hyper-parameters are EnsembleConfig's defaults, fixed before these figures were run (the one data
-choice -- horizon 1 and C 0.05 -- was made on BTC 2018-2019 walk-forward: benchmarks/ensemble_choice.py).
-Prices: BTC from prices/btcusd_daily_2011_2022.csv, ETH from prices/bitfinex_btc_eth_usd_daily.csv (ETH
-from 2016-05: the training window needs history before 2018; the Bitstamp file starts ETH in 2017-11).
+Dev windows (the only data looked at): BTC 2018-2019, BTC 2020-2022, ETH 2018-2019. The default configuration
+(EnsembleConfig: sizing "trend" with trend_gain 2 on the trend t-statistic over 20/30/50 bars, the rebound
+release of the drawdown brake, the member set) was chosen on all three dev windows: about 320 configurations
+compared (docs/trading.md, "Choice made on data"); earlier, horizon 1 and C 0.05 on BTC 2018-2019
+(benchmarks/ensemble_choice.py). Prices: BTC from prices/btcusd_daily_2011_2022.csv, ETH from
+prices/bitfinex_btc_eth_usd_daily.csv (ETH from 2016-05: the training window needs history before 2018).
 
-    python benchmarks/ensemble.py --part btc2018 --db /tmp/b1.duckdb   # cold/warm timing, window, seeds
-    python benchmarks/ensemble.py --part eth2018 --db /tmp/b2.duckdb
-    python benchmarks/ensemble.py --part btc2020 --db /tmp/b3.duckdb
-    python benchmarks/ensemble.py --part portfolio --db /tmp/b4.duckdb --cache-from /tmp/b1.duckdb /tmp/b2.duckdb
+    python benchmarks/ensemble.py --part btc2018 --db /tmp/trade/t.duckdb --timing-only   # fresh db: cold, warm
+    python benchmarks/ensemble.py --part btc2018 --db /tmp/trade/w1.duckdb --no-timing --with-llm-view --cache-from T
+    python benchmarks/ensemble.py --part eth2018 --db /tmp/trade/w2.duckdb --with-llm-view --cache-from E
+    python benchmarks/ensemble.py --part btc2020 --db /tmp/trade/w3.duckdb
+    python benchmarks/ensemble.py --part portfolio --db /tmp/trade/w4.duckdb
 
+(T / E: a database holding the LLM member's cached answers for that window, e.g. the timing run's.)
 Each part writes benchmarks/results/ensemble_<part>.json (load averages recorded: a shared 2-core machine).
 """
 
@@ -29,6 +32,8 @@ RESULTS = Path(__file__).parent / "results"
 PRICE_FILES = {"BTC": "prices/btcusd_daily_2011_2022.csv", "ETH": "prices/bitfinex_btc_eth_usd_daily.csv"}
 WINDOWS = {"btc2018": ("BTC", "2018-01-01", "2019-12-31"), "btc2020": ("BTC", "2020-01-01", "2022-12-31"),
            "eth2018": ("ETH", "2018-01-01", "2019-12-31")}
+# The P(up)-sized variant the member contributions are measured under (the default sizing ignores P(up)).
+OVERLAY = {"sizing": "trend_plus_kelly", "kelly_fraction": 0.1}
 KEYS = ("cumulative_return", "sharpe", "sharpe_ci_low", "sharpe_ci_high", "max_drawdown", "n_trades", "exposure",
         "sharpe_minus_buyhold", "sharpe_minus_buyhold_ci_low", "sharpe_minus_buyhold_ci_high",
         "challenge_cumulative_return", "challenge_sharpe", "challenge_max_drawdown", "n_configurations_compared")
@@ -68,62 +73,84 @@ def slim(metrics):
     return out
 
 
-def window_run(client, deps, part, threads, contributions=True, drop=()):
+def window_run(client, deps, part, threads, contributions=True, drop=(), with_llm_view=False, resamples=2000):
+    """One dev window, every agent in the same run: the rules, the default ensemble, two sizing ablations
+    (the old pure-Kelly sizing; the trend weight alone, stacker ignored: what P(up) adds), each default member
+    dropped in turn (contributions) and, with `with_llm_view`, the opt-in LLM member added."""
     from fincortex.agents.trading.backtest import BacktestConfig, run_backtest
-    from fincortex.agents.trading.ensemble import build_ensemble_trader
+    from fincortex.agents.trading.ensemble import EnsembleConfig, build_ensemble_trader
     from fincortex.agents.trading.members import DEFAULT_MEMBERS
     from fincortex.agents.trading.strategies import BASELINES
 
     symbol, start, end = WINDOWS[part]
-    config = BacktestConfig(symbol, start, end, ("sma", "momentum", "ensemble"),
+    config = BacktestConfig(symbol, start, end, ("sma", "momentum", "ensemble"), ci_resamples=resamples,
                             ensemble={"walk_forward": True, "cpu_threads": threads, "drop": tuple(drop)})
+    default = EnsembleConfig()
     agents = [BASELINES["buyhold"](), BASELINES["sma"](20, 50), BASELINES["momentum"](30),
-              build_ensemble_trader(deps, config)]
-    if contributions:
-        agents += [build_ensemble_trader(deps, config, drop=(*drop, m), name=f"ens-no-{m}")
-                   for m in DEFAULT_MEMBERS if m not in drop]
+              build_ensemble_trader(deps, config),
+              build_ensemble_trader(deps, config, sizing="kelly", kelly_fraction=0.5, name="ens-sizing-kelly"),
+              build_ensemble_trader(deps, config, **OVERLAY, name="ens-overlay")]
+    if with_llm_view:
+        agents.append(build_ensemble_trader(deps, config, **OVERLAY, members=(*DEFAULT_MEMBERS, "llm_view"),
+                                            name="ens-overlay+llm_view"))
+    members = [m for m in DEFAULT_MEMBERS if m not in drop]
+    if contributions:  # under the overlay: the default sizing ignores P(up), so a member could not move it
+        agents += [build_ensemble_trader(deps, config, **OVERLAY, drop=(*drop, m), name=f"ens-no-{m}") for m in members]
     t = time.perf_counter()
     report = run_backtest(deps, config, strategies=agents)
     wall = time.perf_counter() - t
     metrics = slim(report.metrics)
     full = report.metrics["ensemble"]
-    contrib = {}
-    for m in [m for m in DEFAULT_MEMBERS if m not in drop] if contributions else ():
-        v = report.metrics[f"ens-no-{m}"]
+
+    def versus(name, base="ensemble"):
+        full = report.metrics[base]
+        v = report.metrics[name]
         cal_full, cal_v = full["ensemble"]["calibration"]["ensemble"], v["ensemble"]["calibration"]["ensemble"]
-        contrib[m] = {"sharpe_without": v["sharpe"], "sharpe_full_minus_without": full["sharpe"] - v["sharpe"],
-                      "paired_ci_full_vs_without": full["paired"][f"ens-no-{m}"],
-                      "brier_without": cal_v["brier"], "brier_without_minus_full": cal_v["brier"] - cal_full["brier"],
-                      "max_drawdown_without": v["max_drawdown"],
-                      "present_days": full["ensemble"]["calibration"][m]["n"]}
+        return {"sharpe_variant": v["sharpe"], "sharpe_base_minus_variant": full["sharpe"] - v["sharpe"],
+                "paired_ci_base_vs_variant": full["paired"][name], "compared_with": base, "max_drawdown_variant": v["max_drawdown"],
+                "brier_variant": cal_v["brier"], "brier_variant_minus_base": cal_v["brier"] - cal_full["brier"]}
+
+    contrib = {}
+    for m in members if contributions else ():
+        contrib[m] = versus(f"ens-no-{m}", "ens-overlay") | {"present_days": full["ensemble"]["calibration"][m]["n"]}
+    ablations = {n: versus(n) for n in ("ens-sizing-kelly", "ens-overlay") if n in report.metrics}
+    if "ens-overlay+llm_view" in report.metrics:
+        ablations["llm_view_added_to_overlay"] = versus("ens-overlay+llm_view", "ens-overlay")
     e = metrics["ensemble"]
     verdict = {"sharpe_above_sma": e["sharpe"] > metrics["sma"]["sharpe"],
                "sharpe_above_momentum": e["sharpe"] > metrics["momentum"]["sharpe"],
                "max_drawdown_below_buyhold": e["max_drawdown"] < metrics["buyhold"]["max_drawdown"],
                "leakage_clean": report.leakage.ok}
-    return {"window": [symbol, start, end], "run_id": report.run_id, "ensemble_drop": list(drop), "wall_s": round(wall, 1),
-            "load_avg_1m_after": os.getloadavg()[0], "leakage": report.leakage.summary(), "warnings": report.warnings,
-            "verdict": verdict, "metrics": {k: v for k, v in metrics.items() if not k.startswith("ens-no-")},
-            "contributions": contrib}
+    return {"window": [symbol, start, end], "run_id": report.run_id, "ensemble_drop": list(drop),
+            "default_config": {k: getattr(default, k) for k in ("members", "sizing", "trend_gain", "kelly_fraction",
+                                                                 "C", "horizon", "train_days", "character")},
+            "wall_s": round(wall, 1), "load_avg_1m_after": os.getloadavg()[0], "leakage": report.leakage.summary(),
+            "warnings": report.warnings, "verdict": verdict,
+            "metrics": {k: v for k, v in metrics.items() if not k.startswith("ens-no-")},
+            "ablations": ablations, "contributions": contrib}
 
 
 def timing(client, deps, threads):
-    """Cold (empty LLM cache) and warm wall time of the two-year daily run with the LLM members, and the
+    """Cold (empty LLM cache) and warm wall time of the two-year daily run with the LLM member (the default
+    members plus llm_view), the process CPU time of each (what the machine's load does not inflate), and the
     old LLM trader's per-day cold cost on its first 10 days in the same process (the peer)."""
     from fincortex.agents.trading.backtest import BacktestConfig, run_backtest
+    from fincortex.agents.trading.members import DEFAULT_MEMBERS
     from fincortex.models.llm.cache import LLMCache
 
     config = BacktestConfig("BTC", "2018-01-01", "2019-12-31", ("ensemble",),
-                            ensemble={"walk_forward": True, "cpu_threads": threads})
-    out = {"load_avg_before": os.getloadavg()}
+                            ensemble={"walk_forward": True, "cpu_threads": threads,
+                                      "members": (*DEFAULT_MEMBERS, "llm_view")})
+    out = {"members": [*DEFAULT_MEMBERS, "llm_view"], "load_avg_before": os.getloadavg()}
     n0 = LLMCache(client.store).count()
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     cold = run_backtest(deps, config)
-    out["cold_s"] = round(time.perf_counter() - t, 1)
+    out["cold_s"], out["cold_cpu_s"] = round(time.perf_counter() - t, 1), round(time.process_time() - c, 1)
     out["llm_prompts_scored_cold"] = LLMCache(client.store).count() - n0
-    t = time.perf_counter()
+    out["load_avg_after_cold"] = os.getloadavg()
+    t, c = time.perf_counter(), time.process_time()
     warm = run_backtest(deps, config)
-    out["warm_s"] = round(time.perf_counter() - t, 1)
+    out["warm_s"], out["warm_cpu_s"] = round(time.perf_counter() - t, 1), round(time.process_time() - c, 1)
     out["same_trades"] = [(f.ts, f.side, round(f.quantity, 12)) for f in cold.result.traces["ensemble"].fills] == \
         [(f.ts, f.side, round(f.quantity, 12)) for f in warm.result.traces["ensemble"].fills]
     old = replace(config, agents=("llm",), end="2018-01-10", ensemble={},
@@ -139,17 +166,22 @@ def timing(client, deps, threads):
     return out
 
 
-def seeds_run(deps, threads, seeds=(0, 1, 2), temperature=0.7):
+def seeds_run(deps, part, threads, seeds=(0, 1, 2), temperature=0.7):
+    """Seed spread of the ensemble with its LLM member at temperature > 0 (only the LLM member samples; the
+    default members are deterministic, so without it every seed gives the same run)."""
     import numpy as np
 
     from fincortex.agents.trading.backtest import BacktestConfig, run_seeds
+    from fincortex.agents.trading.members import DEFAULT_MEMBERS
 
-    config = BacktestConfig("BTC", "2018-01-01", "2019-12-31", ("sma", "ensemble"), ci_resamples=500,
-                            ensemble={"walk_forward": True, "temperature": temperature, "cpu_threads": threads})
+    symbol, start, end = WINDOWS[part]
+    config = BacktestConfig(symbol, start, end, ("sma", "ensemble"), ci_resamples=500,
+                            ensemble={"walk_forward": True, "temperature": temperature, "cpu_threads": threads,
+                                      "members": (*DEFAULT_MEMBERS, "llm_view"), **OVERLAY})
     reports = run_seeds(deps, config, list(seeds))
     sh = [r.metrics["ensemble"]["sharpe"] for r in reports]
     dd = [r.metrics["ensemble"]["max_drawdown"] for r in reports]
-    return {"temperature": temperature, "seeds": list(seeds), "sharpe": sh, "max_drawdown": dd,
+    return {"members": [*DEFAULT_MEMBERS, "llm_view"], "sizing": OVERLAY, "temperature": temperature, "seeds": list(seeds), "sharpe": sh, "max_drawdown": dd,
             "sharpe_mean": float(np.mean(sh)), "sharpe_std": float(np.std(sh, ddof=1)),
             "distinct_runs": len({round(s, 12) for s in sh}) == len(sh),
             "leakage": [r.leakage.ok for r in reports]}
@@ -179,6 +211,10 @@ def main() -> None:
     ap.add_argument("--no-llm-members", action="store_true",
                     help="drop headline_llm and llm_view (a cheaper, clearly labelled configuration)")
     ap.add_argument("--no-contributions", action="store_true")
+    ap.add_argument("--with-llm-view", action="store_true",
+                    help="also trade the default members + llm_view (opt-in LLM member) and its seed spread at T 0.7")
+    ap.add_argument("--timing-only", action="store_true", help="only the cold/warm timing (btc2018)")
+    ap.add_argument("--resamples", type=int, default=2000)
     args = ap.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import torch
@@ -194,7 +230,8 @@ def main() -> None:
                                              "load_avg_start": os.getloadavg()},
               "model": client.settings.llm}
     drop = ("headline_llm", "llm_view") if args.no_llm_members else ()
-    out = RESULTS / f"ensemble_{args.part}{'_nollm' if drop else ''}.json"
+    suffix = "_timing" if args.timing_only else "_nollm" if drop else ""
+    out = RESULTS / f"ensemble_{args.part}{suffix}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
 
     def save():
@@ -203,13 +240,16 @@ def main() -> None:
     if args.part == "btc2018" and not args.no_timing:
         result["timing"] = timing(client, deps, args.threads)
         save()
-    if args.part == "portfolio":
+    if args.timing_only:
+        pass
+    elif args.part == "portfolio":
         result["portfolio"] = portfolio_run(client, args.threads, drop)
     else:
-        result["window"] = window_run(client, deps, args.part, args.threads, not args.no_contributions, drop)
+        result["window"] = window_run(client, deps, args.part, args.threads, not args.no_contributions, drop,
+                                      args.with_llm_view, args.resamples)
         save()
-        if args.part == "btc2018" and not drop:  # without LLM members temperature changes nothing
-            result["seeds"] = seeds_run(deps, args.threads)
+        if args.with_llm_view:  # without the LLM member temperature changes nothing
+            result["seeds"] = seeds_run(deps, args.part, args.threads)
     save()
     print(json.dumps({k: v for k, v in result.items() if k != "window"}, indent=1, default=str)[:3000])
     if "window" in result:

@@ -7,6 +7,7 @@ import math
 import zlib
 from datetime import datetime, timedelta
 
+import numpy as np
 import pytest
 from trading_support import daily_bars, insert_news, insert_prices, random_walk
 
@@ -16,7 +17,8 @@ from fincortex.agents.trading.news import RecentNews
 from fincortex.agents.trading.warmup import WarmupError
 from fincortex.client import Client
 
-ALL = ("momentum", "sma_trend", "vol_regime", "drawdown", "headline_llm", "sentiment", "memory", "llm_view")
+ALL = ("momentum", "sma_trend", "vol_regime", "drawdown", "headline_llm", "sentiment", "memory", "llm_view", "trend",
+       "sma_signal", "mom_signal")
 
 
 class FakeChat:
@@ -50,8 +52,8 @@ def _client(tmp_path, name: str, n: int = 300, news: bool = True) -> Client:
     return client
 
 
-def _ensemble(client, start, end, chat, walk_forward=True, name="ensemble", drop=()):
-    cfg = EnsembleConfig(members=ALL, drop=drop, walk_forward=walk_forward, train_days=60, name=name)
+def _ensemble(client, start, end, chat, walk_forward=True, name="ensemble", drop=(), sizing="trend_plus_kelly"):
+    cfg = EnsembleConfig(members=ALL, drop=drop, walk_forward=walk_forward, train_days=60, name=name, sizing=sizing)
     news = RecentNews(client.store, datetime.fromisoformat(start) - timedelta(days=62), datetime.fromisoformat(end))
     return EnsembleTrader(cfg, chat, FakeSentiment(), news, seed=0)
 
@@ -74,6 +76,8 @@ def test_decisions_do_not_depend_on_anything_after_their_time(tmp_path):
     for x, y in zip(da, db):
         assert x.decision.scores["p_up"] == y.decision.scores["p_up"]
         assert x.decision.scores["members"] == y.decision.scores["members"]
+        assert x.decision.scores["trend_z"] == y.decision.scores["trend_z"]
+        assert x.decision.scores["proposed_weight"] == y.decision.scores["proposed_weight"]
         assert [c.chunk_id for c in x.decision.evidence.chunks] == [c.chunk_id for c in y.decision.evidence.chunks]
         assert [m.item_id for m in x.decision.evidence.memory] == [m.item_id for m in y.decision.evidence.memory]
     assert short.result.traces["ensemble"].equity == long.result.traces["ensemble"].equity[: len(da)]
@@ -139,3 +143,27 @@ def test_temperature_gives_distinct_seeded_runs(tmp_path):
     a, b = run(0, 0.7), run(1, 0.7)
     assert a != b and a == run(0, 0.7)
     assert all(v is None or v in {(y + 0.5) / 6 for y in range(6)} for v in a)
+
+
+def test_trend_z_reads_only_visible_closes_and_sizing_combines():
+    """trend_z is a function of the closes it is given (a planted future bar changes nothing before it);
+    the sizing modes combine the trend and Kelly weights as documented, within the cap, long-only."""
+    from fincortex.agents.trading.members.trend import trend_z
+    from fincortex.agents.trading.sizing import combine, trend_weight
+
+    close = random_walk(200, seed=5)
+    planted = close.copy()
+    planted[150:] *= 50.0  # absurd future
+    assert [trend_z(close[:k]) for k in range(40, 151)] == [trend_z(planted[:k]) for k in range(40, 151)]
+    assert trend_z(close[:50]) is None and trend_z(close[:51]) is not None  # needs 51 closes
+    up = 100 * np.exp(np.linspace(0, 0.5, 120) + 0.01 * np.sin(np.arange(120)))
+    assert trend_z(up) > 0 and trend_z(up[::-1].copy()) < 0
+    assert trend_weight(0.3, 2.0) == pytest.approx(0.6) and trend_weight(-1, 2.0) == 0 and trend_weight(3, 2.0) == 1
+    assert combine("trend_plus_kelly", -0.2, 0.6, 1.0) == pytest.approx(0.4)
+    assert combine("trend_floor", -0.2, 0.6, 1.0) == pytest.approx(0.6)
+    assert combine("trend_plus_kelly", 0.7, 0.6, 1.0) == 1.0 and combine("kelly", -0.3, 0.6, 1.0) == 0.0
+    assert combine("trend", 0.9, 0.2, 1.0) == pytest.approx(0.2)
+    with pytest.raises(ValueError, match="sizing mode"):
+        combine("martingale", 0.1, 0.1, 1.0)
+    with pytest.raises(ValueError, match="sizing="):
+        EnsembleConfig(sizing="martingale")

@@ -33,6 +33,29 @@ def test_brake_releases_when_the_old_peak_leaves_the_rolling_window():
     assert states[-1] is False  # 10 days later the peak is 70: the book trades again (used to ratchet forever)
 
 
+def test_brake_releases_when_the_market_rebounds_and_re_arms_from_there():
+    """A book capped at 25% barely wins back its drawdown; once the price is 15% above its low since the brake
+    engaged the cap lifts, and the drawdown is measured afresh: a new 25% fall from there brakes again."""
+    brake = DrawdownBrake(PROFILES["balanced"])  # brake_rebound 0.15
+    steps = [(100, 100), (72, 70), (71, 62), (72, 66), (73, 71.5), (73, 72), (60, 60), (54, 50)]
+    states, drawdowns = [], []
+    for e, p in steps:
+        states.append(brake.update(e, p))
+        drawdowns.append(brake.drawdown)
+    assert states[:2] == [False, True]  # 28% under the peak
+    assert states[2:4] == [True, True]  # low 62; 66 is +6%: still braking, equity 28% under its peak
+    assert states[4] is False and drawdowns[4] == 0.0  # 71.5 >= 1.15 x 62: released, peak restarts at 73
+    assert states[5:7] == [False, False]  # 60 / 73 = 18% under the new peak: not yet
+    assert states[7] is True  # 54 / 73 = 26% under: brakes again (re-armed, not disabled)
+
+
+def test_brake_without_rebound_rule_waits_for_the_equity():
+    profile = RiskProfile("t", "p", brake_rebound=None)
+    brake = DrawdownBrake(profile)
+    states = [brake.update(e, p) for e, p in [(100, 100), (72, 70), (72, 62), (73, 90)]]
+    assert states == [False, True, True, True]
+
+
 def test_risk_manager_with_brake_recovers_full_exposure():
     profile = PROFILES["balanced"]
     brake = DrawdownBrake(profile)

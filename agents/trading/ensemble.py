@@ -24,10 +24,11 @@ import numpy as np
 
 from fincortex.agents.trading.features import compute_features
 from fincortex.agents.trading.market import MarketData
-from fincortex.agents.trading.members import DEFAULT_MEMBERS, Day, Member, MemberContext, Outcome, build_member
+from fincortex.agents.trading.members import DEFAULT_MEMBERS, MEMBERS, Day, Member, MemberContext, Outcome, build_member
 from fincortex.agents.trading.news import NewsSource
 from fincortex.agents.trading.risk import DrawdownBrake, apply_risk, get_profile
-from fincortex.agents.trading.sizing import ewma_sigma, kelly_weight
+from fincortex.agents.trading.members.trend import trend_z
+from fincortex.agents.trading.sizing import SIZING_MODES, combine, ewma_sigma, kelly_weight, trend_weight
 from fincortex.agents.trading.stacking import LogitStacker, design
 from fincortex.agents.trading.strategies import Decision, Observation, SeenChunk, SeenMemory
 
@@ -42,6 +43,8 @@ class EnsembleConfig:
     llm_train_days: int = 120  # LLM members answer from this many days before the start (missing before: cost)
     horizon: int = 1  # holding period (bars) the probability is about
     kelly_fraction: float = 0.5
+    sizing: str = "trend"  # kelly | trend | trend_floor | trend_plus_kelly (sizing.combine; default chosen on the dev windows, docs)
+    trend_gain: float = 2.0  # trend weight = trend_gain x trend t-statistic (sizing.trend_weight)
     rebalance_band: float = 0.1  # trade only when the target weight moved more than this
     C: float = 0.05  # inverse L2 strength of the stacker (chosen on BTC 2018-2019 walk-forward, see docs)
     character: str = "balanced"  # risk profile (risk.py)
@@ -53,9 +56,12 @@ class EnsembleConfig:
     name: str = "ensemble"
 
     def __post_init__(self) -> None:
-        unknown = [m for m in (*self.members, *self.drop) if m not in DEFAULT_MEMBERS]
+        unknown = [m for m in (*self.members, *self.drop) if m not in MEMBERS]
         if unknown:
-            raise ValueError(f"unknown ensemble member(s) {unknown}; choose from {', '.join(DEFAULT_MEMBERS)}")
+            raise ValueError(f"unknown ensemble member(s) {unknown}; choose from {', '.join(MEMBERS)}")
+        if self.sizing not in SIZING_MODES or self.trend_gain < 0:
+            raise ValueError(f"ensemble sizing={self.sizing!r} must be one of {', '.join(SIZING_MODES)} and "
+                             f"trend_gain={self.trend_gain} >= 0")
         if not self.active_members:
             raise ValueError(f"ensemble members {self.members} minus drop {self.drop} leaves none")
         for name, lo in (("refit_every", 1), ("train_days", 0), ("horizon", 1)):
@@ -171,15 +177,22 @@ class EnsembleTrader:
                                f"{day.prices.last_ts}) differs from the simulator's ({len(obs.prices)} bars)")
         p, sigma = self.p[k], ewma_sigma(obs.prices.close)
         member_p = {m.name: self.probs[m.name][k] for m in self.members}
-        proposed = 0.0 if p is None or sigma is None else kelly_weight(
-            p, sigma, self.config.kelly_fraction, self.profile.max_position, obs.allow_short, self.config.horizon)
+        cfg, cap = self.config, self.profile.max_position
+        kelly = 0.0 if p is None or sigma is None else kelly_weight(
+            p, sigma, cfg.kelly_fraction, cap, obs.allow_short, cfg.horizon)
+        z = trend_z(obs.prices.close) if cfg.sizing != "kelly" else None
+        trend = trend_weight(z, cfg.trend_gain, cap)
+        proposed = combine(cfg.sizing, kelly, trend, cap, obs.allow_short)
         check = apply_risk(self.profile, proposed, obs.portfolio, obs.prices.last_close, obs.allow_short, self.brake)
         final = check.weight
         current = obs.portfolio.weight
         moved = final is not None and (abs(final - current) > self.config.rebalance_band
                                        or (final == 0 and current != 0) or (check.interventions and final < current))
-        why = "no fitted stacker yet: flat" if p is None else f"P(up)={p:.3f}, sigma {sigma or 0:.2%}/day"
-        scores = {"p_up": p, "members": member_p, "sigma": sigma, "kelly_weight": proposed, "final_weight": final,
+        why = "no fitted stacker yet" if p is None else f"P(up)={p:.3f}, sigma {sigma or 0:.2%}/day"
+        if z is not None:
+            why += f", trend z {z:+.2f} -> {trend:.0%}"
+        scores = {"p_up": p, "members": member_p, "sigma": sigma, "kelly_weight": kelly, "trend_z": z,
+                  "trend_weight": trend, "proposed_weight": proposed, "final_weight": final,
                   "interventions": list(check.interventions), "brake": self.brake.engaged}
         decision = Decision.to_weight(final, current, why, **scores) if moved else Decision.hold(why, **scores)
         if any(m.reads_news for m in self.members):

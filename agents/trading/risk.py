@@ -8,7 +8,11 @@ The brake re-arms (it used to ratchet: measured from the all-time peak, a book 2
 could almost never climb back, and the brake stayed on for 662 of 730 days). Rule (`DrawdownBrake`):
 the drawdown is measured from the *rolling* peak of the last `brake_window` decision days' equity; the
 brake engages when it reaches `drawdown_brake` and releases when it has halved (falls to
-`brake_release` x `drawdown_brake`) -- or when the old peak leaves the window. No leverage: weights are
+`brake_release` x `drawdown_brake`) -- or when the old peak leaves the window -- or when the *market* has
+rebounded `brake_rebound` (15%) above its lowest close since the brake engaged (the rolling peak then
+restarts at the equity of that day, so the brake re-arms for a fresh 25% fall): a book capped at 25% can
+hardly win back its drawdown, so waiting for the equity alone cut exposure through the recoveries (BTC
+2020: capped on 71 days of the rally after the March crash). No leverage: weights are
 capped at 1 (the ledger cannot borrow) and `max_position` must lie in (0, 1].
 """
 
@@ -30,6 +34,7 @@ class RiskProfile:
     brake_position: float = 0.25  # |weight| cap while the brake is engaged
     brake_window: int = 90  # decision days of equity the brake's peak is taken over (rolling peak)
     brake_release: float = 0.5  # the brake releases once the drawdown is below this share of drawdown_brake
+    brake_rebound: float | None = 0.15  # ... or once the price is this far above its low since engagement (None: off)
     drift_band: float = 0.05  # a held book is trimmed only when it drifts this far past a cap (no daily churn)
     size_steps: dict[str, float] = field(
         default_factory=lambda: {"small": 0.25, "medium": 0.5, "large": 1.0})  # share of max_position
@@ -42,6 +47,8 @@ class RiskProfile:
         if self.brake_window < 1 or not 0 <= self.brake_release < 1:
             raise ValueError(f"risk profile {self.name!r}: brake_window={self.brake_window} must be >= 1 and "
                              f"brake_release={self.brake_release} in [0, 1)")
+        if self.brake_rebound is not None and self.brake_rebound <= 0:
+            raise ValueError(f"risk profile {self.name!r}: brake_rebound={self.brake_rebound} must be > 0 or None")
 
 
 PROFILES: dict[str, RiskProfile] = {
@@ -74,15 +81,26 @@ class DrawdownBrake:
         self.engaged = False
         self.drawdown = 0.0
         self.days_engaged = 0
+        self.low: float | None = None  # lowest price seen since the brake engaged
 
-    def update(self, equity: float) -> bool:
+    def update(self, equity: float, price: float | None = None) -> bool:
+        """Feed one decision's equity (and the last visible close, for the rebound release)."""
         self.history.append(float(equity))
         peak = max(self.history)
         self.drawdown = 0.0 if peak <= 0 else max(0.0, 1 - equity / peak)
-        if self.engaged and self.drawdown <= self.profile.brake_release * self.profile.drawdown_brake:
-            self.engaged = False
+        rebound = self.profile.brake_rebound
+        if self.engaged and price is not None:
+            self.low = price if self.low is None else min(self.low, price)
+        if self.engaged and (self.drawdown <= self.profile.brake_release * self.profile.drawdown_brake
+                             or (rebound is not None and self.low is not None and price is not None
+                                 and price >= self.low * (1 + rebound))):
+            if self.drawdown > self.profile.brake_release * self.profile.drawdown_brake:
+                self.history.clear()  # released by the rebound: the drawdown is measured afresh from here
+                self.history.append(float(equity))
+                self.drawdown = 0.0
+            self.engaged, self.low = False, None
         elif not self.engaged and self.drawdown >= self.profile.drawdown_brake:
-            self.engaged = True
+            self.engaged, self.low = True, price
         self.days_engaged += int(self.engaged)
         return self.engaged
 
@@ -103,7 +121,7 @@ def apply_risk(
     notes: list[str] = []
     target = proposed
     if brake is not None:
-        braked, drawdown = brake.update(book.equity), brake.drawdown  # fed every step, stop-loss days too
+        braked, drawdown = brake.update(book.equity, last_close), brake.drawdown  # fed every step, stop-loss days too
     else:
         braked, drawdown = book.drawdown >= profile.drawdown_brake, book.drawdown
     if book.quantity > 0 and book.avg_cost > 0 and last_close <= book.avg_cost * (1 - profile.stop_loss):

@@ -32,3 +32,25 @@ def kelly_weight(
         return 0.0
     f = fraction * (2 * p - 1) * math.sqrt(2 / math.pi) / (sigma * math.sqrt(horizon))
     return float(min(max(f, -cap if allow_short else 0.0), cap))
+
+
+SIZING_MODES = ("kelly", "trend", "trend_floor", "trend_plus_kelly")
+
+
+def trend_weight(z: float | None, gain: float, cap: float = 1.0) -> float:
+    """Long weight from the trend t-statistic (members/trend.py): gain x z, clipped to [0, cap]. Why a
+    separate term: Kelly on a stacked daily P(up) of 0.52 in a trend is a small position, and the rules beat
+    the ensemble in trending windows by staying invested; z already is a volatility-scaled signal (the
+    position shrinks when the same move comes with more noise)."""
+    return 0.0 if z is None or gain <= 0 else float(min(max(gain * z, 0.0), cap))
+
+
+def combine(mode: str, kelly: float, trend: float, cap: float, allow_short: bool = False) -> float:
+    """The target weight from the Kelly weight of the stacked P(up) and the trend weight:
+    `kelly` (trend ignored), `trend` (stacker ignored: the ablation that measures what P(up) adds),
+    `trend_floor` (max of both: P(up) can only add exposure), `trend_plus_kelly` (sum: a P(up) below 0.5
+    takes exposure away from the trend position), clipped to the cap (and at 0 long-only)."""
+    if mode not in SIZING_MODES:
+        raise ValueError(f"unknown sizing mode {mode!r}; choose from {', '.join(SIZING_MODES)}")
+    w = {"kelly": kelly, "trend": trend, "trend_floor": max(trend, kelly), "trend_plus_kelly": trend + kelly}[mode]
+    return float(min(max(w, -cap if allow_short else 0.0), cap))
