@@ -8,9 +8,10 @@ compare with the calibration), minus the same mass when the query is the content
 (which removes the model's position and length biases: early or long documents draw attention whatever
 is asked). Two forward passes rank any number of documents; no training, no generation.
 
-Attention weights exist only with eager attention, and a full [heads, L, L] matrix per layer would not
-fit 30 layers at once, so a forward hook on each attention module reduces its weights to the query rows
-summed per key position and drops the matrix before the next layer runs.
+Attention weights exist only with eager attention. The documents are one shared prefix, run once and
+kept as a KV cache; the query and the calibration query then each run on their own few tokens, and a
+forward hook on each attention module sums their attention rows per prefix position and drops the
+weights before the next layer runs (so the second "pass" costs a few tokens, not the whole prompt).
 
 Selected with FINCORTEX_RERANKER=llm-icr (the default chat model) or llm-icr:<folder|name>.
 """
@@ -58,37 +59,50 @@ class ICRReranker:
         query_span = (q_start, len(ids))
         return ids + self._suffix, spans, query_span
 
-    def attention_to_passages(self, query: str, passages: list[str]) -> np.ndarray:
-        """Attention mass from the query tokens to each passage, summed over layers and heads."""
+    def score(self, query: str, passages: list[str]) -> np.ndarray:
+        """Attention from the query minus attention from "N/A", per passage. The documents are the same
+        prefix for both queries, so it runs once and is kept as a KV cache; each query then runs on its
+        own tokens only (causal attention: the query rows are exactly those of the full two-pass forward)."""
+        if not passages:
+            return np.zeros(0, dtype=np.float32)
+        import copy
+
         import torch
 
-        ids, spans, (q0, q1) = self.layout(query, passages)
+        tok, model = self.loaded.tokenizer, self.loaded.model
+        ids, spans, (q0, _) = self.layout(query, passages)
+        calibration = tok(CALIBRATION_QUERY, add_special_tokens=False)["input_ids"]
+        with self.loaded.lock, torch.no_grad():
+            prefix = model(input_ids=torch.tensor([ids[:q0]], device=model.device), use_cache=True)
+            received = [self._attention_from(ids[q0:q0 + self._query_len(ids, q0)], copy.deepcopy(prefix.cache), q0),
+                        self._attention_from(calibration, prefix.cache, q0)]
+        signal, baseline = ([float(r[a:b].sum()) for a, b in spans] for r in received)
+        return (np.array(signal) - np.array(baseline)).astype(np.float32)
+
+    def _query_len(self, ids: list[int], q0: int) -> int:
+        return len(ids) - len(self._suffix) - q0
+
+    def _attention_from(self, query_ids: list[int], cache: Any, n_prefix: int) -> Any:
+        """Attention mass from `query_ids` (continuing the cached prefix) to every prefix position,
+        summed over layers and heads, averaged over the query's tokens."""
+        import torch
+
         model = self.loaded.model
-        received = torch.zeros(len(ids), dtype=torch.float64)
+        received = torch.zeros(n_prefix, dtype=torch.float64)
 
         def reduce(_module, _args, output):
-            weights = output[1]  # [batch, heads, queries, keys]
-            received.add_(weights[0, :, q0:q1, :].sum(dim=(0, 1)).double().cpu())
-            return output[0], None  # free the matrix now
+            weights = output[1]  # [batch, heads, query tokens, prefix + query tokens]
+            received.add_(weights[0, :, :, :n_prefix].sum(dim=(0, 1)).double().cpu())
+            return output[0], None  # drop the matrix now
 
-        layers = [layer.self_attn for layer in model.model.layers]
-        hooks = [attn.register_forward_hook(reduce) for attn in layers]
+        hooks = [layer.self_attn.register_forward_hook(reduce) for layer in model.model.layers]
         try:
-            with torch.no_grad():
-                model(input_ids=torch.tensor([ids], device=model.device), use_cache=False)
+            model(input_ids=torch.tensor([query_ids], device=model.device), cache=cache, use_cache=True)
         finally:
             for hook in hooks:
                 hook.remove()
-        # per query token (mean over q0:q1): "N/A" is 3 tokens and a question ~15, so sums would not cancel
-        return np.array([float(received[a:b].sum()) / (q1 - q0) for a, b in spans])
-
-    def score(self, query: str, passages: list[str]) -> np.ndarray:
-        if not passages:
-            return np.zeros(0, dtype=np.float32)
-        with self.loaded.lock:
-            signal = self.attention_to_passages(query, passages)
-            baseline = self.attention_to_passages(CALIBRATION_QUERY, passages)
-        return (signal - baseline).astype(np.float32)
+        # per query token: "N/A" is 3 tokens and a question ~15, so sums would not cancel
+        return received / len(query_ids)
 
 
 def _chat_frame(tokenizer: Any) -> tuple[list[int], list[int]]:
