@@ -40,7 +40,9 @@ def register(app: typer.Typer) -> None:
         llm_every: Annotated[int, typer.Option("--llm-every", help="LLM trader: consult the model every N days (HOLD between; risk checks daily).")] = 1,
         threads: Annotated[Optional[int], typer.Option("--threads", help="LLM trader: torch CPU threads (1 is fastest on a busy machine).")] = None,
         walk_forward: Annotated[bool, typer.Option("--walk-forward", help="Ensemble: refit the stacker at every step on outcomes known by then (else once, before the start).")] = False,
-        members: Annotated[Optional[str], typer.Option("--members", help="Ensemble members, comma-separated (default: all registered).")] = None,
+        members: Annotated[Optional[str], typer.Option("--members", help="Ensemble members, comma-separated (default: every registered member but the opt-in LLM ones, headline_llm and llm_view).")] = None,
+        sizing: Annotated[Optional[str], typer.Option("--sizing", help="Ensemble position: trend (default) | trend_plus_kelly | trend_floor | kelly.")] = None,
+        kelly_fraction: Annotated[Optional[float], typer.Option("--kelly-fraction", help="Ensemble: share of the Kelly weight of P(up) (0.5).")] = None,
         drop: Annotated[Optional[str], typer.Option("--drop", help="Ensemble members to leave out, comma-separated.")] = None,
         strict_warmup: Annotated[bool, typer.Option("--strict-warmup", help="Refuse when the store lacks the indicators' history before --start (default: warn).")] = False,
         allocation: Annotated[str, typer.Option("--allocation", help="Several symbols: inverse_vol | equal.")] = "inverse_vol",
@@ -63,7 +65,9 @@ def register(app: typer.Typer) -> None:
             seed_list = [int(s) for s in seeds.split(",")] if seeds else [seed]
             ens_cfg = {"walk_forward": walk_forward, "model": llm, "temperature": temperature, "character": character,
                        "cpu_threads": threads, **({"members": tuple(members.split(","))} if members else {}),
-                       **({"drop": tuple(drop.split(","))} if drop else {})}
+                       **({"drop": tuple(drop.split(","))} if drop else {}),
+                       **({"sizing": sizing} if sizing else {}),
+                       **({"kelly_fraction": kelly_fraction} if kelly_fraction is not None else {})}
             symbols = [x.strip().upper() for x in symbol.split(",") if x.strip()]
             config = BacktestConfig(symbols[0], start, end, _agents(agent), fees_bps, slippage_bps, cash, seed_list[0],
                                     allow_short, llm=llm_cfg if "llm" in _agents(agent) else {},
