@@ -44,7 +44,7 @@ def prompt_messages(query: str, passages: list[str]) -> list[dict[str, str]]:
 class FirstReranker:
     """Scores = the first-token logits of each candidate's identifier; higher = ranked earlier."""
 
-    def __init__(self, path: Path | str, max_passage_tokens: int = 64, loaded: LoadedRanker | None = None) -> None:
+    def __init__(self, path: Path | str, max_passage_tokens: int = 48, loaded: LoadedRanker | None = None) -> None:
         self.loaded = loaded or load_ranker(Path(path), "sdpa")
         self.name = str(self.loaded.path)
         self.max_passage_tokens = max_passage_tokens

@@ -32,7 +32,7 @@ OUTRO = "\nPlease find information that is related to the following query in the
 
 
 class ICRReranker:
-    def __init__(self, path: Path | str, max_passage_tokens: int = 64) -> None:
+    def __init__(self, path: Path | str, max_passage_tokens: int = 48) -> None:
         self.loaded = load_ranker(Path(path), "eager")
         self.name = str(self.loaded.path)
         self.max_passage_tokens = max_passage_tokens
