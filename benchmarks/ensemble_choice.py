@@ -1,7 +1,8 @@
 """The one choice made for the ensemble's hyper-parameters, on the choice window only (BTC 2018-2019,
 walk-forward), recorded so it can be checked: holding-period horizon (1 or 7 bars) x stacker C (0.5 or
-0.05), price + memory members only (the LLM members' cost kept out of a grid). Nothing else was chosen on
-data; the other dev windows (BTC 2020-2022, ETH 2018-2019) were not looked at before the choice.
+0.05), price + memory members only (the LLM members' cost kept out of a grid). This was the first choice;
+the later one -- the default sizing, the trend members, the brake's rebound release -- was made on all three
+dev windows and is recorded in benchmarks/ensemble_search.py (about 320 configurations in all).
 
     python benchmarks/ensemble_choice.py --db /tmp/x.duckdb --out benchmarks/results/ensemble_choice.json
 """
