@@ -57,3 +57,27 @@ def test_metric_detection():
     assert detect_metric("What is FY2018 days payable outstanding (DPO) for Walmart?").name == "days payable outstanding"
     assert detect_metric("What is the FY2022 unadjusted EBITDA % margin for PepsiCo?").name == "EBITDA margin"
     assert detect_metric("Which segment dragged down 3M's growth?") is None
+
+
+def _item(statement: str, name: str, period: str, value: float, page: int = 5):
+    from datetime import datetime
+
+    from fincortex.agents.analyst.statements import LineItem
+
+    return LineItem(1, "JNJ_2022_10K", page, statement, name, None, period, 0, value, 1e6, "USD millions", str(value),
+                    datetime(2023, 2, 1))
+
+
+def test_a_53_week_year_reads_balance_columns_by_period_end_and_optional_inputs_say_so():
+    from fincortex.agents.analyst.metrics import METRICS, compute_metric
+
+    turnover = next(m for m in METRICS if m.name == "inventory turnover")
+    rows = [_item("income", "Cost of products sold", "2022", 31089), _item("income", "Cost of products sold", "2021", 29855),
+            _item("balance", "Inventories (Notes 1 and 3)", "2023", 12483), _item("balance", "Inventories (Notes 1 and 3)", "2022", 10387)]
+    result = compute_metric(turnover, rows, 2022, "inventory turnover", period_end="2023-01-01")
+    assert [u.value for u in result.inputs] == [31089, 12483, 10387] and result.value == round(31089 / 11435, 2)
+    quick = next(m for m in METRICS if m.name == "quick ratio")
+    rows = [_item("balance", "Cash and cash equivalents", "2022", 2605), _item("balance", "Accounts receivable", "2022", 25332),
+            _item("balance", "Total current liabilities", "2022", 50171)]
+    result = compute_metric(quick, rows, 2022, "quick ratio")
+    assert result.absent_optional == ["short-term investments (2022)"] and result.value == round(27937 / 50171, 2)

@@ -54,3 +54,19 @@ def test_page_selection_and_figures():
     assert candidate_pages([statement, "Risk factors. Prose only."]) == [(1, "income", "Statement of Income")]
     assert page_scale("(Millions, except per share amounts)") == (1e6, "USD millions")
     assert [parse_figure(t) for t in ("(2,724)", "34,229", "(389", "—", "12.5%", "abc")] == [-2724, 34229, -389, 0, 12.5, None]
+
+
+def _words(line_top: float, texts: list[tuple[float, str]]) -> list[dict]:
+    return [{"text": t, "x0": x, "x1": x + 6 * len(t), "top": line_top, "bottom": line_top + 8} for x, t in texts]
+
+
+def test_the_header_is_the_line_of_years_not_a_title_naming_its_periods():
+    from fincortex.ingest.statements import header_years
+
+    title = _words(50, [(200, "ended"), (240, "December"), (290, "25,"), (310, "2021"), (340, "and"), (360, "December"),
+                        (410, "26,"), (430, "2020")])
+    columns = _words(70, [(300, "2022"), (380, "2021"), (460, "2020")])
+    bottom, headers = header_years(title + columns, 150)
+    assert [year for _, year in headers] == ["2022", "2021", "2020"] and bottom == 78
+    dated = _words(60, [(300, "January"), (350, "1,"), (365, "2023"), (420, "January"), (470, "2,"), (485, "2022")])
+    assert [year for _, year in header_years(dated, 150)[1]] == ["2023", "2022"]

@@ -11,8 +11,11 @@ Measured per question (FinanceBench open-source questions; `evidence_page_num` i
   computed answer, else the first figure of the answer text that is not a year;
 - refusal rate: answers that say the documents do not hold the answer or that an input is missing;
 - seconds per question (wall clock, this machine).
+The analyst's ranked list is its evidence: the statement-table chunks its calculator read (a computed
+answer's input pages, first) and then its search hits; the JSON row keeps the computed inputs apart too.
 Systems, all in the same run: retrieval only with BM25, dense, hybrid, hybrid + rerank (when a reranker
-is configured; otherwise reported unavailable, never faked); answers from the analyst with its defaults
+is configured; otherwise reported unavailable, never faked), hybrid restricted to the question's scoped
+filings (agents/analyst/scope.py, the analyst's filter without the rest of the analyst); answers from the analyst with its defaults
 (company/period scope, statement tables, calculator), the plain hybrid analyst (scope and computation
 off: the analyst before this work) and closed book (the chat model with the question alone).
 """
@@ -24,17 +27,20 @@ import os
 import re
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from fincortex.agents.analyst.graph import Analyst, AnalystConfig
+from fincortex.agents.analyst.scope import load_filings, parse_scope
 from fincortex.agents.common.deps import AgentDeps, require_search
 from fincortex.progress import Progress, report as report_progress
 
 KS = (1, 5, 10)
-RETRIEVAL_BASELINES = {"bm25": ("bm25", False), "dense": ("dense", False), "hybrid": ("hybrid", False),
-                       "hybrid+rerank": ("hybrid", True)}
+# name -> (mode, rerank, restricted to the question's scoped filings)
+RETRIEVAL_BASELINES: dict[str, tuple[str, bool, bool]] = {
+    "bm25": ("bm25", False, False), "dense": ("dense", False, False), "hybrid": ("hybrid", False, False),
+    "hybrid+rerank": ("hybrid", True, False), "hybrid+scope": ("hybrid", False, True)}
 REFUSAL = re.compile(r"do(?:es)? not contain|not (?:enough|available)|cannot be (?:computed|answered|determined)|"
                      r"no chunk available|unable to|don't know|do not know|not found in|no information", re.IGNORECASE)
 _FIGURE = re.compile(r"-?\$?\s?\(?\d[\d,]*(?:\.\d+)?\)?\s?%?")
@@ -72,6 +78,19 @@ def load_questions(path: Path | str) -> list[FinanceBenchQuestion]:
                                         pages, row.get("question_type", "")))
     if not out:
         raise ValueError(f"{path} holds no questions")
+    return out
+
+
+def interleave(questions: Sequence[FinanceBenchQuestion]) -> list[FinanceBenchQuestion]:
+    """One question per filing in turn (filings in file order): a prefix of it spans the filings."""
+    by_doc: dict[str, list[FinanceBenchQuestion]] = {}
+    for q in questions:
+        by_doc.setdefault(q.doc_name, []).append(q)
+    out: list[FinanceBenchQuestion] = []
+    while any(by_doc.values()):
+        for queue in by_doc.values():
+            if queue:
+                out.append(queue.pop(0))
     return out
 
 
@@ -129,38 +148,40 @@ def recall(retrieved: Sequence[dict], question: FinanceBenchQuestion, k: int) ->
     return doc, len(found) / len(question.pages)
 
 
-@dataclass
-class SystemReport:
-    name: str
-    kind: str  # retrieval | answers
-    n: int = 0
-    recall: dict[str, float] = field(default_factory=dict)  # doc@k, page@k
-    numeric_n: int = 0
-    numeric_correct: int = 0
-    refusals: int = 0
-    seconds: float = 0.0
-    available: bool = True
-    note: str | None = None
+ANSWER_SYSTEMS = ("analyst", "plain_hybrid_analyst", "closed_book")
 
-    def summary(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"system": self.name, "kind": self.kind, "n": self.n, "available": self.available}
-        if self.note:
-            out["note"] = self.note
-        if self.recall and self.n:
-            out.update({key: round(value / self.n, 4) for key, value in sorted(self.recall.items())})
-        if self.kind == "answers" and self.n:
-            out["numeric_accuracy"] = round(self.numeric_correct / self.numeric_n, 4) if self.numeric_n else None
-            out["numeric_n"] = self.numeric_n
-            out["numeric_correct"] = self.numeric_correct
-            out["refusal_rate"] = round(self.refusals / self.n, 4)
-        out["seconds_per_question"] = round(self.seconds / self.n, 3) if self.n else None
-        return out
 
-    def add_recall(self, retrieved: Sequence[dict], question: FinanceBenchQuestion) -> None:
-        for k in KS:
-            doc, page = recall(retrieved, question, k)
-            self.recall[f"doc_recall@{k}"] = self.recall.get(f"doc_recall@{k}", 0.0) + doc
-            self.recall[f"page_recall@{k}"] = self.recall.get(f"page_recall@{k}", 0.0) + page
+def summarize(rows: Sequence[dict], questions: Sequence[FinanceBenchQuestion],
+              unavailable: dict[str, str] | None = None, retrieval: dict | None = None) -> list[dict]:
+    """Per system: recall@k (systems with a ranked list), numeric accuracy and refusal rate (answering
+    systems), seconds per question; from the rows alone, so a partial run summarizes the same way."""
+    by_id = {q.financebench_id: q for q in questions}
+    out = []
+    names = list(RETRIEVAL_BASELINES if retrieval is None else retrieval)
+    names += [n for n in (unavailable or {}) if n not in names and n not in ANSWER_SYSTEMS]
+    for name in (*names, *ANSWER_SYSTEMS):
+        entries = [(by_id[r["financebench_id"]], r, r["baselines"][name]) for r in rows if name in r["baselines"]]
+        answers = name in ANSWER_SYSTEMS
+        summary: dict[str, Any] = {"system": name, "kind": "answers" if answers else "retrieval", "n": len(entries),
+                                   "available": name not in (unavailable or {})}
+        if not summary["available"]:
+            summary["note"] = (unavailable or {})[name]
+            out.append(summary)
+            continue
+        if entries and "retrieved" in entries[0][2]:
+            for k in KS:
+                pairs = [recall(e["retrieved"], q, k) for q, _, e in entries]
+                summary[f"doc_recall@{k}"] = round(sum(d for d, _ in pairs) / len(pairs), 4)
+                summary[f"page_recall@{k}"] = round(sum(p for _, p in pairs) / len(pairs), 4)
+        if answers and entries:
+            numeric = [(r["gold_figure"], e["figure"]) for _, r, e in entries if r["gold_figure"] is not None]
+            correct = sum(figure_correct(f, g) for g, f in numeric)
+            summary.update({"numeric_n": len(numeric), "numeric_correct": correct,
+                            "numeric_accuracy": round(correct / len(numeric), 4) if numeric else None,
+                            "refusal_rate": round(sum(e["refused"] for _, _, e in entries) / len(entries), 4)})
+        summary["seconds_per_question"] = round(sum(e["seconds"] for _, _, e in entries) / len(entries), 3) if entries else None
+        out.append(summary)
+    return out
 
 
 def _hit_rows(hits: Sequence[Any]) -> list[dict]:
@@ -172,96 +193,96 @@ def _hit_rows(hits: Sequence[Any]) -> list[dict]:
     return out
 
 
+def _dedupe(hits: list[dict]) -> list[dict]:
+    seen: set[int] = set()
+    out = []
+    for h in hits:
+        if h["chunk_id"] not in seen:
+            seen.add(h["chunk_id"])
+            out.append(h)
+    return out
+
+
 def evaluate(deps: AgentDeps, questions: Sequence[FinanceBenchQuestion], *, config: AnalystConfig | None = None,
-             k: int = 10, progress: Progress | None = None, on_row: Callable[[dict], None] | None = None) -> dict:
-    """Every system on every question (see the module doc); returns {summary: [...], rows: [...]}."""
+             k: int = 10, progress: Progress | None = None, on_row: Callable[[dict, list[dict]], None] | None = None,
+             retrieval: dict[str, tuple[str, bool, bool]] | None = None,
+             unavailable: dict[str, str] | None = None) -> dict:
+    """Every system on every question (see the module doc); returns {summary: [...], rows: [...]}.
+    `on_row(row, summary so far)` after each question (a long run can be followed, or cut short).
+    `retrieval`: the retrieval-only systems to run (default RETRIEVAL_BASELINES); `unavailable`: systems
+    not run, each with the reason, reported as such."""
     search = require_search(deps, "the FinanceBench evaluation")
     config = config or AnalystConfig()
-    systems = {name: SystemReport(name, "retrieval") for name in RETRIEVAL_BASELINES}
-    answer_systems = {"analyst": config, "plain_hybrid_analyst": AnalystConfig(**{**asdict(config), "scope": False, "compute": False})}
-    for name in answer_systems:
-        systems[name] = SystemReport(name, "answers")
-    systems["closed_book"] = SystemReport("closed_book", "answers")
-    analysts = {name: Analyst(deps, cfg) for name, cfg in answer_systems.items()}
+    systems = dict(RETRIEVAL_BASELINES if retrieval is None else retrieval)
+    answer_configs = {"analyst": config,
+                      "plain_hybrid_analyst": AnalystConfig(**{**asdict(config), "scope": False, "compute": False})}
+    analysts = {name: Analyst(deps, cfg) for name, cfg in answer_configs.items()}
+    filings = load_filings(deps.store)
     chat = analysts["analyst"].chat
-    rows = []
+    unavailable = dict(unavailable or {})
+    rows: list[dict] = []
     for index, q in enumerate(questions, start=1):
+        gold = gold_figure(q.answer)
         row: dict[str, Any] = {"financebench_id": q.financebench_id, "question": q.question, "doc_name": q.doc_name,
-                               "evidence_pages": list(q.pages), "gold": q.answer, "baselines": {}}
-        for name, (mode, rerank) in RETRIEVAL_BASELINES.items():
-            report = systems[name]
+                               "evidence_pages": list(q.pages), "gold": q.answer, "gold_figure": gold, "baselines": {}}
+        for name, (mode, rerank, scope) in systems.items():
+            if name in unavailable:
+                continue
             clock = time.perf_counter()
-            results = search(q.question, k=k, mode=mode, rerank=rerank)
+            scoped = parse_scope(q.question, filings).doc_ids if scope else ()
+            results = search(q.question, k=k, mode=mode, rerank=rerank, **({"doc_ids": list(scoped)} if scoped else {}))
             elapsed = time.perf_counter() - clock
             if rerank and not getattr(results, "reranked", False):
-                report.available = False
-                report.note = next((w for w in getattr(results, "warnings", []) if "rerank" in w), "reranker unavailable")
+                unavailable[name] = next((w for w in getattr(results, "warnings", []) if "rerank" in w), "reranker unavailable")
                 continue
-            hits = _hit_rows(results)
-            report.n += 1
-            report.seconds += elapsed
-            report.add_recall(hits, q)
-            row["baselines"][name] = {"retrieved": hits}
-        gold = gold_figure(q.answer)
-        row["gold_figure"] = gold
+            row["baselines"][name] = {"retrieved": _hit_rows(results), "seconds": round(elapsed, 3)}
         for name, analyst in analysts.items():
-            report = systems[name]
             clock = time.perf_counter()
             result = analyst.ask(q.question)
             elapsed = time.perf_counter() - clock
-            hits = _hit_rows(result.hits)
-            report.n += 1
-            report.seconds += elapsed
-            report.add_recall(hits, q)
-            figure = answer_figure(result.answer, result.computed)
-            refused = bool(REFUSAL.search(result.answer or ""))
-            report.refusals += refused
-            if gold is not None:
-                report.numeric_n += 1
-                report.numeric_correct += figure_correct(figure, gold)
-            entry = {"answer": result.answer, "retrieved": hits, "figure": figure, "refused": refused,
+            computed = result.computed or {}
+            # the analyst's evidence: the statement pages its calculator read (statement tool), then its search hits
+            pinned = [{**c, "score": 1.0} for c in computed.get("chunks", [])] if computed.get("value") is not None else []
+            entry = {"answer": result.answer, "retrieved": _dedupe(_hit_rows(pinned) + _hit_rows(result.hits)),
+                     "figure": answer_figure(result.answer, computed), "refused": bool(REFUSAL.search(result.answer or "")),
                      "seconds": round(elapsed, 3), "scope": result.scope.get("doc_names"), "notes": result.notes}
-            if result.computed:
-                entry["computed"] = {key: result.computed.get(key) for key in
+            if computed:
+                entry["computed"] = {key: computed.get(key) for key in
                                      ("metric", "formula", "expression", "value", "display", "missing")}
                 entry["computed"]["inputs"] = [{key: u[key] for key in ("name", "line_item", "period", "value", "unit",
                                                                         "doc_name", "page", "chunk_id")}
-                                               for u in result.computed.get("inputs", [])]
+                                               for u in computed.get("inputs", [])]
             if name == "analyst":
-                row.update({"answer": result.answer, "retrieved": hits})
+                row.update({"answer": result.answer, "retrieved": entry["retrieved"]})
             row["baselines"][name] = entry
-        report = systems["closed_book"]
         clock = time.perf_counter()
         reply = chat.invoke([("system", CLOSED_BOOK_SYSTEM), ("human", q.question)], max_tokens=config.answer_tokens,
                             temperature=0.0)
         elapsed = time.perf_counter() - clock
         text = str(reply.content).strip()
-        figure = answer_figure(text)
-        refused = bool(REFUSAL.search(text))
-        report.n += 1
-        report.seconds += elapsed
-        report.refusals += refused
-        if gold is not None:
-            report.numeric_n += 1
-            report.numeric_correct += figure_correct(figure, gold)
-        row["baselines"]["closed_book"] = {"answer": text, "figure": figure, "refused": refused, "seconds": round(elapsed, 3)}
+        row["baselines"]["closed_book"] = {"answer": text, "figure": answer_figure(text),
+                                           "refused": bool(REFUSAL.search(text)), "seconds": round(elapsed, 3)}
         rows.append(row)
         if on_row is not None:
-            on_row(row)
+            on_row(row, summarize(rows, questions, unavailable, systems))
         report_progress(progress, "financebench", index, len(questions), q.financebench_id, row)
-    return {"summary": [s.summary() for s in systems.values()], "rows": rows, "k": k,
+    return {"summary": summarize(rows, questions, unavailable, systems), "rows": rows, "k": k,
             "config": asdict(config), "loadavg": list(os.getloadavg())}
 
 
 def run_financebench(deps: AgentDeps, questions: Path | str, pdfs: Path | str, *, limit: int | None = None,
                      json_out: Path | str | None = None, config: AnalystConfig | None = None,
-                     progress: Progress | None = None) -> dict:
+                     progress: Progress | None = None, on_row: Callable[[dict, list[dict]], None] | None = None,
+                     order: str = "file", sync_index: bool = True,
+                     retrieval: dict[str, tuple[str, bool, bool]] | None = None,
+                     unavailable: dict[str, str] | None = None) -> dict:
     """The service behind `fincortex eval financebench`: every PDF of `pdfs` into the deps' store (one shared
     store; unchanged files are skipped), the indexes brought level, then `evaluate` on the questions
-    (the first `limit`). Ingest and index seconds are reported beside the per-question figures."""
+    (the first `limit`; order='interleave' takes one question per filing in turn, so a run cut short or
+    limited still covers every filing). Ingest and index seconds are reported beside the per-question figures."""
     from fincortex.ingest.parsers import FileOptions
     from fincortex.ingest.service import ingest_paths
-    from fincortex.retrieval import service as retrieval
+    from fincortex.retrieval import service as search_service
 
     folder = Path(pdfs)
     if not folder.is_dir():
@@ -271,7 +292,12 @@ def run_financebench(deps: AgentDeps, questions: Path | str, pdfs: Path | str, *
         raise ValueError(f"--pdfs {folder} holds no .pdf files")
     if limit is not None and limit < 1:
         raise ValueError(f"--limit must be >= 1, got {limit}")
-    loaded = load_questions(questions)[:limit]
+    if order not in ("file", "interleave"):
+        raise ValueError(f"order must be 'file' or 'interleave', got {order!r}")
+    loaded = load_questions(questions)
+    if order == "interleave":
+        loaded = interleave(loaded)
+    loaded = loaded[:limit]
     names = {f.stem for f in files}
     unknown = sorted({q.doc_name for q in loaded} - names)
     if unknown:
@@ -282,18 +308,24 @@ def run_financebench(deps: AgentDeps, questions: Path | str, pdfs: Path | str, *
     ingest = ingest_paths(deps.settings, deps.store, files, FileOptions(), progress)
     ingest_seconds = time.perf_counter() - clock
     clock = time.perf_counter()
-    index = retrieval.build_index(deps.store, deps.settings, progress=progress)
+    if sync_index:
+        index = search_service.build_index(deps.store, deps.settings, progress=progress)
+    else:  # the caller says which systems the indexes as they stand can serve (`retrieval`, `unavailable`)
+        index = search_service.index_status(deps.store, deps.settings)
     index_seconds = time.perf_counter() - clock
     with deps.store.read() as conn:
         pages, statement_rows, table_pages = conn.execute(
             "SELECT (SELECT coalesce(sum(n_pages), 0) FROM documents WHERE uri LIKE ?), count(*), "
             "count(DISTINCT (doc_id, page)) FROM statement_rows", [f"{folder.resolve()}%"]).fetchone()
-    result = evaluate(deps, loaded, config=config, progress=progress)
+    result = evaluate(deps, loaded, config=config, progress=progress, on_row=on_row, retrieval=retrieval,
+                      unavailable=unavailable)
     result["store"] = {"database": str(deps.store.path), "filings": len(files), "pages": int(pages),
                        "statement_rows": int(statement_rows), "statement_pages": int(table_pages),
                        "ingest": ingest.summary(), "ingest_seconds_this_run": round(ingest_seconds, 1),
                        "index_seconds_this_run": round(index_seconds, 1),
-                       "reranker": index.get("reranker")}
+                       "reranker": index.get("reranker"), "index_synced": sync_index,
+                       "indexes": [{key: i.get(key) for key in ("name", "kind", "n_items", "up_to_date")}
+                                   for i in index.get("indexes", [])], "n_chunks": index.get("n_chunks")}
     result["questions"] = str(questions)
     if json_out:
         out = Path(json_out)

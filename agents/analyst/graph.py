@@ -271,8 +271,8 @@ class Analyst:
         as_of = parse_as_of(state["as_of"])
         rows = read_statement_rows(self.store, scope["doc_ids"], as_of=as_of)
         result: ComputedAnswer = compute_metric(metric, rows, scope.get("fiscal_year"), state["question"],
-                                                self._recorder)
-        chunks = _page_chunks(self.store, [(u.doc_id, u.page, u.line_item) for u in result.inputs], as_of)
+                                                self._recorder, period_end=scope.get("period_end"))
+        chunks = _page_chunks(self.store, [(u.doc_id, u.page, u.line_item) for u in result.inputs if u.page], as_of)
         for used in result.inputs:
             used.chunk_id = chunks.get((used.doc_id, used.page, used.line_item), {}).get("chunk_id")
         seen = {c["chunk_id"]: c for c in chunks.values()}
@@ -325,6 +325,9 @@ class Analyst:
         lines = [phrased or lead,
                  f"Formula: {computed['metric']} = {computed['formula']} = {computed['expression']} = {computed['value']:g} {cites}."]
         for u in computed["inputs"]:
+            if not u["page"]:  # an optional input the statements lack
+                lines.append(f"Input {u['name']} = {u['label']}: not in the statement tables, counted as 0.")
+                continue
             cite = f" [{ref[u['chunk_id']]}]" if u.get("chunk_id") in ref else ""
             lines.append(f"Input {u['name']} = {u['label']}: \"{u['line_item']}\" {u['period']} = {u['value']:,.2f} "
                          f"({u['unit']}), {u['doc_name']} page {u['page']}{cite}.")

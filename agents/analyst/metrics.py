@@ -33,13 +33,14 @@ class Input:
     patterns: tuple[str, ...]  # regexes on the line item, highest priority first
     year_offset: int = 0  # 0: the filing's fiscal year; -1: the year before
     absolute: bool = False  # capex is printed negative in cash-flow statements
+    optional: bool = False  # a line many balance sheets lack (short-term investments): absent counts as 0, said so
 
 
 def _inp(name: str, label: str, statements: tuple[str, ...], patterns: tuple[str, ...], **kw: Any) -> Input:
     return Input(name, label, statements, patterns, **kw)
 
 
-REVENUE = (r"^total (net )?revenues?$", r"^net revenues?$", r"^net operating revenues$", r"^total net sales$",
+REVENUE = (r"^total (net )?revenues?$", r"^sales to customers$", r"^net revenues?$", r"^net operating revenues$", r"^total net sales$",
            r"^net sales$", r"^revenues?$", r"^sales$", r"^total revenues? and other income")
 COGS = (r"^cost of (goods|products) sold", r"^cost of sales$", r"^cost of sales\b(?!.*per)", r"^total cost of revenues?$",
         r"^cost of revenues?$")
@@ -57,13 +58,14 @@ PAYABLES = (r"^accounts payable$", r"^trade accounts payable$", r"^accounts paya
 CFO = (r"^net cash (provided by|from|generated).*operating activities", r"operating activities.*net cash",
        r"^cash provided by operations", r"^net cash provided by \(used in\) operating")
 CAPEX = (r"^capital (spending|expenditures?)$", r"^(purchases?|additions?|acquisitions?) (of|to) property",
+         r"^purchases? of (land|buildings|plant|equipment|premises)",
          r"^payments? for (acquisition of )?property", r"^capital (spending|expenditures?)")
 DA = (r"^depreciation(,)? (depletion )?and amortization", r"^depreciation, amortization", r"^depreciation$")
 CASH = (r"^cash and cash equivalents$", r"^cash and equivalents$", r"^cash$")
 SHORT_INVEST = (r"^short-term investments$", r"^marketable securities", r"^short-term investments")
 RECEIVABLES = (r"^(accounts|trade) receivables?", r"^receivables?,? net", r"^accounts receivable")
 TAX = (r"^provision for income taxes", r"^income tax (expense|provision)", r"^income taxes$")
-PRETAX = (r"^income before income taxes", r"^(income|earnings) (from continuing operations )?before (provision for )?income taxes")
+PRETAX = (r"^income before income taxes", r"^pretax income", r"^income before (provision for )?taxes", r"^(income|earnings) (from continuing operations )?before (provision for )?income taxes")
 
 
 @dataclass(frozen=True)
@@ -98,7 +100,7 @@ METRICS: tuple[Metric, ...] = (
            (_inp("cfo", "cash from operations", CASHFLOW, CFO), _inp("cl", "total current liabilities", BALANCE, CURRENT_LIABILITIES)),
            "cfo / cl", "ratio"),
     Metric("quick ratio", r"quick ratio|acid[- ]test",
-           (_inp("cash", "cash and cash equivalents", BALANCE, CASH), _inp("sti", "short-term investments", BALANCE, SHORT_INVEST),
+           (_inp("cash", "cash and cash equivalents", BALANCE, CASH), _inp("sti", "short-term investments", BALANCE, SHORT_INVEST, optional=True),
             _inp("receivables", "receivables", BALANCE, RECEIVABLES), _inp("cl", "total current liabilities", BALANCE, CURRENT_LIABILITIES)),
            "(cash + sti + receivables) / cl", "ratio"),
     Metric("working capital ratio", r"working capital ratio|current ratio",
@@ -172,6 +174,7 @@ class ComputedAnswer:
     fiscal_year: int | None
     inputs: list[UsedInput] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)  # 'inventory (2017)' for each input not found
+    absent_optional: list[str] = field(default_factory=list)  # optional inputs not in the statements, counted as 0
     expression: str | None = None  # the formula with the figures put in (what the calculator evaluated)
     value: float | None = None  # the calculator's result, rounded as asked
     display: str | None = None  # '16.5%', '$9,068 million', '0.83'
@@ -203,7 +206,7 @@ def _unit_scale(question: str, metric: Metric, inputs: Sequence[UsedInput]) -> t
 
 
 def compute_metric(metric: Metric, rows: Sequence[LineItem], fiscal_year: int | None, question: str = "",
-                   recorder: Any = None) -> ComputedAnswer:
+                   recorder: Any = None, period_end: str | None = None) -> ComputedAnswer:
     """Find each input, evaluate the formula with the calculator; missing inputs are named, not guessed."""
     result = ComputedAnswer(metric.name, metric.formula, fiscal_year)
     if fiscal_year is None:
@@ -211,9 +214,20 @@ def compute_metric(metric: Metric, rows: Sequence[LineItem], fiscal_year: int | 
                           for i in metric.inputs]
         return result
     money = metric.kind == "money"
+    # a 52/53-week year can end in January of the next calendar year (J&J's FY2022 ended 2023-01-01): balance
+    # sheets head their columns with the period-end date, income and cash-flow statements with the fiscal year
+    shift = int(period_end[:4]) - fiscal_year if period_end and period_end[:4].isdigit() else 0
     for spec in metric.inputs:
         period = str(fiscal_year + spec.year_offset)
-        row = find_line_item(rows, spec.patterns, period, spec.statements)
+        row = None
+        if shift and "balance" in spec.statements:
+            row = find_line_item(rows, spec.patterns, str(fiscal_year + spec.year_offset + shift), spec.statements)
+        row = row or find_line_item(rows, spec.patterns, period, spec.statements)
+        if row is None and spec.optional:
+            result.absent_optional.append(f"{spec.label} ({period})")
+            result.inputs.append(UsedInput(spec.name, spec.label, "(not in the statements: counted as 0)", period,
+                                           0.0, 0.0, "", 0, "", 0))
+            continue
         if row is None:
             result.missing.append(f"{spec.label} ({period})")
             continue
@@ -223,7 +237,7 @@ def compute_metric(metric: Metric, rows: Sequence[LineItem], fiscal_year: int | 
                                        row.page))
     if result.missing:
         return result
-    scale, unit = _unit_scale(question, metric, result.inputs) if money else (1.0, "")
+    scale, unit = _unit_scale(question, metric, [u for u in result.inputs if u.unit]) if money else (1.0, "")
     values = {u.name: u.units / scale if money else u.units for u in result.inputs}
     expression = metric.formula
     for name in sorted(values, key=len, reverse=True):

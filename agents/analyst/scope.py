@@ -61,6 +61,7 @@ class QuestionScope:
     company_doc_ids: tuple[int, ...] = ()  # every filing of the named companies (to widen an empty search)
     doc_names: tuple[str, ...] = ()
     fiscal_year: int | None = None  # the chosen filing's fiscal year (what "this year" means for metrics)
+    period_end: str | None = None  # that filing's period end (ISO date), when its cover states one
     reason: str = ""  # how it was decided, for the answer's notes
 
     @property
@@ -185,6 +186,8 @@ def parse_scope(text: str, filings: list[FilingRef]) -> QuestionScope:
         chosen += picked
         reasons.append(f"{company}: {why} -> {', '.join(f.doc_name for f in picked)}")
     fiscal_year = max((f.fiscal_year for f in chosen if f.fiscal_year), default=None)
+    period_end = next((f.period_end for f in chosen if f.fiscal_year == fiscal_year and f.period_end), None)
     return QuestionScope(companies=tuple(companies), years=years, quarter=quarter, form_type=form_type,
                          doc_ids=tuple(f.doc_id for f in chosen), company_doc_ids=tuple(f.doc_id for f in all_company),
-                         doc_names=tuple(f.doc_name for f in chosen), fiscal_year=fiscal_year, reason="; ".join(reasons))
+                         doc_names=tuple(f.doc_name for f in chosen), fiscal_year=fiscal_year, period_end=period_end,
+                         reason="; ".join(reasons))

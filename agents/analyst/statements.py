@@ -14,6 +14,9 @@ from datetime import datetime
 from typing import Any
 
 
+_NOTES = re.compile(r"\s*\((?:see\s+)?notes?\s[^)]*\)|\s*\(note\s*\d+\)", re.IGNORECASE)
+
+
 @dataclass(frozen=True)
 class LineItem:
     """One figure of a statement table, with where it is printed."""
@@ -33,9 +36,14 @@ class LineItem:
     available_at: datetime
 
     @property
+    def name(self) -> str:
+        """The line item without its note references: 'Inventories (Notes 1 and 3)' -> 'Inventories'."""
+        return _NOTES.sub("", self.line_item).strip()
+
+    @property
     def label(self) -> str:
         """The line item with its heading, for matching wrapped labels ('NET INCOME ATTRIBUTABLE TO ...')."""
-        return f"{self.section} {self.line_item}" if self.section else self.line_item
+        return f"{self.section} {self.name}" if self.section else self.name
 
     def as_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -73,7 +81,7 @@ def find_line_item(rows: Sequence[LineItem], patterns: Sequence[str], period: st
     pool = [r for r in rows if (not statements or r.statement in statements) and (period is None or r.period == period)]
     for pattern in patterns:
         regex = re.compile(pattern, re.IGNORECASE)
-        for attr in ("line_item", "label"):
+        for attr in ("name", "label"):
             for row in pool:
                 if regex.search(getattr(row, attr)):
                     return row

@@ -109,14 +109,20 @@ def parse_figure(text: str) -> float | None:
 
 
 def header_years(words: list[dict], min_x: float) -> tuple[float, list[tuple[float, str]]]:
-    """(bottom of the header line, [(x centre, year)]): the first text line right of `min_x` holding two or
-    more year words (else the first holding one); (0, []) when the page has no year header."""
-    years = [w for w in words if w["x0"] >= min_x and _YEAR.match(w["text"])]
+    """(bottom of the header line, [(x centre, year)]): the first text line right of `min_x` made mostly of
+    year words with two or more of them (else the first with one); (0, []) when the page has no year header."""
     lines: dict[int, list[dict]] = {}
-    for w in years:
-        lines.setdefault(round(w["top"] / 3), []).append(w)
-    ordered = sorted(lines.items())
-    pick = next((ws for _, ws in ordered if len(ws) >= 2), ordered[0][1] if ordered else [])
+    for w in words:
+        if w["x0"] >= min_x:
+            lines.setdefault(round(w["top"] / 3), []).append(w)
+    header_lines = []
+    for _, line in sorted(lines.items()):
+        years = [w for w in line if _YEAR.match(w["text"])]
+        # a column header is mostly years ('2022 2021 2020', 'January 1, 2023 January 2, 2022'); a title line
+        # naming its periods in prose ('... December 25, 2021 and December 26, 2020') is not
+        if years and len(years) * 3 >= len(line):
+            header_lines.append(years)
+    pick = next((ys for ys in header_lines if len(ys) >= 2), header_lines[0] if header_lines else [])
     if not pick:
         return 0.0, []
     columns: list[tuple[float, str]] = []
@@ -166,7 +172,10 @@ def page_rows(page, number: int, kind: str, title: str | None, text: str) -> lis
                 continue
             for c_index, (w, value) in enumerate(figures):
                 raw = w["text"]
-                period = min(headers, key=lambda h: abs(h[0] - (w["x0"] + w["x1"]) / 2))[1] if headers else None
+                if len(figures) == len(headers):  # a full row: the k-th figure is under the k-th header
+                    period = headers[c_index][1]
+                else:  # a row with blanks: the nearest header (a year ending a date phrase sits off-centre)
+                    period = min(headers, key=lambda h: abs(h[0] - (w["x0"] + w["x1"]) / 2))[1] if headers else None
                 percent = raw.endswith("%")
                 out.append(StatementRow(page=number, table_index=t_index, statement=kind, title=title,
                                         row_index=r_index, line_item=label[:200], section=section, period=period,
