@@ -63,11 +63,22 @@ def filing_meta(stem: str) -> dict:
     return {"company": m["company"], "year": year, "form": FORMS[m["form"]], "published": published, "covers": covers}
 
 
-def ensure_store(client, pdfs: Path) -> dict[str, dict]:
+def company_names(doc_info: Path) -> dict[str, str]:
+    """File-name company stem -> the company's name as FinanceBench writes it ('American Express')."""
+    out = {}
+    for line in doc_info.read_text().splitlines():
+        if line.strip():
+            row = json.loads(line)
+            out[filing_meta(row["doc_name"])["company"]] = row["company"]
+    return out
+
+
+def ensure_store(client, pdfs: Path, names: dict[str, str]) -> dict[str, dict]:
     """Ingest each PDF once (unchanged files are skipped by hash) and build the index when missing."""
     metas = {}
     for pdf in sorted(pdfs.glob("*.pdf")):
         meta = filing_meta(pdf.stem)
+        meta["name"] = names.get(meta["company"], meta["company"].replace("_", " ").title())
         metas[pdf.stem] = meta
         client.ingest(pdf, ticker=meta["company"], doc_type=meta["form"], published_at=meta["published"].isoformat(),
                       source="financebench", update_index=False)
@@ -101,15 +112,17 @@ def _answer_figure(claim: str):
 
 
 def _scaled_text(text: str, factor: float) -> str:
-    """The number inside `text` times factor, written with the same decimals and thousands separator."""
+    """The number inside `text` times factor (the drawn one, else the next that survives rounding to the
+    same decimals by at least 25%), written with the same decimals and thousands separator."""
     m = re.search(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+", text)
     num = m.group(0)
     decimals = len(num.split(".")[1]) if "." in num else 0
-    value = float(num.replace(",", "")) * factor
-    new = f"{value:,.{decimals}f}" if "," in num else f"{value:.{decimals}f}"
-    if float(new.replace(",", "")) == float(num.replace(",", "")):  # rounding ate the change
-        new = f"{value:.{decimals + 2}f}"
-    return text[: m.start()] + new + text[m.end():]
+    old = float(num.replace(",", ""))
+    for f in (factor, *FACTORS, 3.0, 5.0):
+        new = f"{old * f:,.{decimals}f}" if "," in num else f"{old * f:.{decimals}f}"
+        if abs(float(new.replace(",", "")) - old) >= 0.25 * abs(old):
+            return text[: m.start()] + new + text[m.end():]
+    raise ValueError(f"cannot perturb {num!r}")
 
 
 def _years(claim: str) -> list[int]:
@@ -135,13 +148,13 @@ def false_claim(row: dict, claim: str, metas: dict[str, dict], rng: random.Rando
     if kind == "figure":
         start = cut + fig.start
         end = claim.index(fig.text.lstrip("-\u2212(").strip(), max(cut, start - 3)) + len(fig.text.lstrip("-\u2212(").strip())
-        begin = claim.rfind(" ", cut, start) + 1 if start > cut else start
+        begin = max(cut, claim.rfind(" ", cut, start) + 1)
         new = _scaled_text(claim[begin:end], rng.choice(FACTORS))
         return claim[:begin] + new + claim[end:], kind
     if kind == "period":
         return re.sub(r"(?<!\d)((?:19|20)\d{2})(?!\d)", lambda m: str(int(m.group(1)) - 1), claim), kind
     other = rng.choice(others)
-    name = next(m for m in metas.values() if m["company"] == other)["company"].replace("_", " ").title()
+    name = next(m for m in metas.values() if m["company"] == other)["name"]
     return re.sub(re.escape(company), name, claim, flags=re.I), kind
 
 
@@ -214,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     load_start = os.getloadavg()
     client = Client(db=args.db)
     t0 = time.perf_counter()
-    metas = ensure_store(client, args.pdfs)
+    metas = ensure_store(client, args.pdfs, company_names(args.questions.parent / "financebench_document_information_dev.jsonl"))
     store_s = time.perf_counter() - t0
     claims = build_claims(args.questions, metas, args.seed)
     if args.limit:

@@ -14,6 +14,11 @@ from fincortex.ui.answer_view import render_answer
 from fincortex.ui.serialize import to_jsonable
 
 st.title("Ask")
+if st.radio("Mode", ["Ask a question", "Verify a claim"], horizontal=True, key="ask_mode") == "Verify a claim":
+    from fincortex.ui import verify_view  # supported / refuted / not enough evidence (Client.verify)
+
+    verify_view.page()
+    st.stop()
 
 
 def _ask(question: str, as_of: dt.datetime, tickers: list[str], thread_id: str | None,
