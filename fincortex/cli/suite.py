@@ -63,6 +63,10 @@ def _headline(u) -> str:
     s = u.summary
     if u.part == "retrieval":
         return f"nDCG@10 {s['primary']} {s['modes'][s['primary']]['ndcg@10']:.4f} (bm25 {s['modes']['bm25']['ndcg@10']:.4f})"
+    if u.part == "financebench":
+        row = {r["system"]: r for r in s["systems"]}.get("analyst", {})
+        return (f"analyst page@5 {_fmt(row.get('page_recall@5'))} · doc@5 {_fmt(row.get('doc_recall@5'))} · "
+                f"numeric {_fmt(row.get('numeric_accuracy'))} ({s['questions']} questions)")
     if u.part == "forecasting":
         t = s["table"]
         return f"Brier {t['default']['overall']:.4f} (naive {t['naive']['overall']:.4f})"
@@ -70,6 +74,8 @@ def _headline(u) -> str:
         m = s["metrics"]
         return (f"Sharpe ensemble {_fmt(m['ensemble']['sharpe'])} · sma {_fmt(m['sma']['sharpe'])} · "
                 f"momentum {_fmt(m['momentum']['sharpe'])} · buy-and-hold {_fmt(m['buyhold']['sharpe'])}")
+    if u.part == "lm" and s.get("skipped"):
+        return f"skipped: {s['skipped']}"
     if u.part == "lm":
         return f"fin ppl {s['fin_ppl']:.2f} · chat score {s['chat_score']:.3f} · retention {_fmt(s['retention'])}"
     return ""
