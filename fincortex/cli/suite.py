@@ -28,7 +28,7 @@ def _fmt(v) -> str:
 
 def eval_suite(
     profile: Annotated[str, typer.Option(help="full (all dev data) or quick.")] = "full",
-    quick: Annotated[bool, typer.Option("--quick", help="The small fixed subset (about 10 min on 2 CPU cores).")] = False,
+    quick: Annotated[bool, typer.Option("--quick", help="The small fixed subset of the dev data (profile quick).")] = False,
     embedder: Annotated[Optional[str], typer.Option(help="Registered name, folder or id (default: what search uses).")] = None,
     reranker: Annotated[Optional[str], typer.Option(help="Registered name, folder, llm-first/llm-icr, or none.")] = None,
     chat_model: Annotated[Optional[str], typer.Option("--chat-model", help="local | <path> | <registered name> | openai:<url>#<model>.")] = None,

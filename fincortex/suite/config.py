@@ -36,7 +36,7 @@ TRADING_DEV_WINDOWS = (("btc2018", "BTC", "2018-01-01", "2019-12-31"), ("eth2018
                        ("btc2020", "BTC", "2020-01-01", "2022-12-31"))
 PROFILES: dict[str, Profile] = {
     "full": Profile("full", None, None, None, 1, 10, TRADING_DEV_WINDOWS, 64),
-    # --quick: a small fixed subset, about ten minutes on the 2-core CPU
+    # --quick: a small fixed subset (sized for about ten minutes on the 2-core CPU; see docs/evaluation.md)
     "quick": Profile("quick", 300, 10, 3, 4, 40, (("btc2018h1", "BTC", "2018-01-01", "2018-06-30"),), 16),
 }
 

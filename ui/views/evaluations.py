@@ -31,7 +31,7 @@ def _start_form() -> dict[str, Any] | None:
         reranker = cols[1].text_input("Reranker", placeholder="default; or none, llm-first, a folder",
                                       key="suite_reranker")
         chat = cols[2].text_input("Chat model", placeholder="default: local", key="suite_chat")
-        quick = st.checkbox("Quick (small fixed subset, about 10 minutes on 2 CPU cores)", value=True, key="suite_quick")
+        quick = st.checkbox("Quick (the small fixed subset of the dev data)", value=True, key="suite_quick")
         label = st.text_input("Label", key="suite_label")
         go = st.form_submit_button("Run suite", type="primary")
     if not go:
