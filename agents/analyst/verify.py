@@ -5,9 +5,11 @@
 The verdict comes from the evidence, not from the chat model (the default is a 135M model):
 - parse (claim_parse.py): the claim's figures (value, scale from "million"/"billion" or a unit hint such
   as "in USD millions", percent), its years and quarter, its content words;
-- company: a company the claim names (a document ticker or a metadata company name, spelled loosely:
-  "Johnson & Johnson" ~ JOHNSON_JOHNSON, "JPM" ~ JPMORGAN) restricts retrieval to that company's documents;
-  a claim naming none searches everything;
+- company and period: when the store's filings carry metadata (company, ticker, fiscal period: written at
+  ingest, read by agents/analyst/scope.py), the filings public by as_of that the claim's company and
+  years point at are searched; otherwise a company the claim names (a ticker, spelled loosely:
+  "Johnson & Johnson" ~ JOHNSON_JOHNSON, "JPM" ~ JPMORGAN) restricts retrieval to that company's
+  documents; a claim naming none searches everything;
 - retrieve: hybrid search through `PointInTimeSearch` bound to as_of (default now), so a document made
   public after as_of is never read (a hit from later fails the run with LeakageError) and every call is
   recorded (`agent_runs` kind 'verify', audit with `fincortex agent-audit RUN_ID`);
@@ -36,6 +38,7 @@ from typing import Any
 from fincortex.agents.analyst.claim_compare import FigureCheck, check_figure, inputs_for, relevant_rows
 from fincortex.agents.analyst.claim_evidence import Passage, read_passage
 from fincortex.agents.analyst.claim_parse import ParsedText, figures_in, normalise_name, parse_claim, terms
+from fincortex.agents.analyst.scope import load_filings, parse_scope
 from fincortex.agents.common.deps import AgentDeps, require_search
 from fincortex.agents.common.tools import PointInTimeSearch
 from fincortex.retrieval.filters import parse_as_of
@@ -176,12 +179,19 @@ class ClaimVerifier:
     def _verify(self, claim: str, bound: datetime, recorder: Any) -> Verification:
         cfg = self.config
         parsed = parse_claim(claim)
-        company = resolve_company(claim, known_companies(self.deps.store))
+        # company and period: the filings' metadata when the store has it (agents/analyst/scope.py: the
+        # filings public by as_of that the claim's company and years point at), else the tickers
+        scope = parse_scope(claim, load_filings(self.deps.store, bound)) if self.deps.store is not None else None
+        scoped = scope is not None and scope.active
+        company = ", ".join(scope.companies) if scoped else resolve_company(claim, known_companies(self.deps.store))
         search = PointInTimeSearch(self.search_fn, bound, recorder, mode=cfg.mode, rerank=cfg.rerank)
-        hits = search(claim, k=cfg.k, tickers=[company] if company else None,
+        hits = search(claim, k=cfg.k, tickers=[company] if company and not scoped else None,
+                      doc_ids=list(scope.doc_ids) if scoped else None,
                       doc_types=list(cfg.doc_types) if cfg.doc_types else None,
                       sources=list(cfg.sources) if cfg.sources else None)
         notes = [w for w in search.warnings if "rerank" in w][:1]
+        if scoped:
+            notes.append(f"filings searched: {scope.reason}")
         passages = [read_passage(_hit_dict(h)) for h in hits]
         base = dict(claim=claim, company=company, years=parsed.years, as_of=bound.isoformat(sep=" "),
                     run_id=recorder.run_id, passages=[{**p.cite(), "score": p.score} for p in passages], notes=notes)
