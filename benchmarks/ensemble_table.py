@@ -41,11 +41,11 @@ def main() -> None:
           f"agents per run: {', '.join(str(r['window']['metrics']['ensemble']['n_configurations_compared']) for r in runs.values())}.")
     print("\n| variant (Sharpe; default minus variant [paired 95% CI]) | " + " | ".join(PARTS[k] for k in runs) + " |")
     print("|---|" + "---|" * len(runs))
-    names = sorted({n for r in runs.values() for n in r["window"]["ablations"]})
+    names = sorted({n for r in runs.values() for n in r["window"].get("ablations", {})})
     for n in names:
         cells = []
         for r in runs.values():
-            a = r["window"]["ablations"].get(n)
+            a = r["window"].get("ablations", {}).get(n)
             cells.append("-" if a is None else f"{a['sharpe_variant']:.2f}; {ci(a['paired_ci_base_vs_variant'])}")
         print(f"| {n} | " + " | ".join(cells) + " |")
     print("\nMember contributions under the overlay (trend + 0.1 Kelly): overlay Sharpe minus the overlay without the "
