@@ -52,12 +52,12 @@ def main() -> None:
           "member [paired 95% CI]; Brier without minus with (positive: the member helped the probability)")
     print("\n| member | " + " | ".join(PARTS[k] for k in runs) + " |")
     print("|---|" + "---|" * len(runs))
-    members = list(next(iter(runs.values()))["window"]["contributions"])
+    members = list(dict.fromkeys(m for r in runs.values() for m in r["window"]["contributions"]))
     for mem in members:
         cells = []
         for r in runs.values():
             c = r["window"]["contributions"].get(mem)
-            cells.append("-" if c is None else f"{ci(c['paired_ci_base_vs_variant'])}; Brier {c['brier_variant_minus_base']:+.4f}"
+            cells.append("-" if c is None or "paired_ci_base_vs_variant" not in c else f"{ci(c['paired_ci_base_vs_variant'])}; Brier {c['brier_variant_minus_base']:+.4f}"
                          f"{'' if c['present_days'] else ' (absent)'}")
         print(f"| {mem} | " + " | ".join(cells) + " |")
 
