@@ -16,6 +16,7 @@ side of the held-apart split, so the held-apart side stays an unseen evaluation)
 from __future__ import annotations
 
 import time
+import warnings
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -74,7 +75,9 @@ def calibrate(folder: Path | str, cache_dir: Path, embedder: Embedder, models_di
             fused = rrf(ranked, {"dense": dense_w, "bm25": bm25_w}, options.rrf_k)
             # weight 0 leaves a stage's hits at score 0: they follow, as in the searcher's own order
             run[qid] = {id_map[cid]: 1.0 / rank for rank, (cid, _) in enumerate(fused[:DEPTH], start=1)}
-        metrics = compute_metrics(qrels, run, METRICS)
+        with warnings.catch_warnings():  # ranx's numba kernel notes a uint64 -> int64 cast on every call
+            warnings.filterwarnings("ignore", message="unsafe cast from uint64 to int64")
+            metrics = compute_metrics(qrels, run, METRICS)
         grid.append({"weights": {"dense": dense_w, "bm25": bm25_w}, **{m: round(v, 4) for m, v in metrics.items()}})
     best = max(grid, key=lambda g: (round(g["ndcg@10"], 4),
                                     -abs(g["weights"]["dense"] - 1) - abs(g["weights"]["bm25"] - 1)))
