@@ -20,7 +20,7 @@ from fincortex.retrieval.embedder import Embedder
 from fincortex.store import Store
 
 
-def make_embedder(model: str, backend: str = "torch", models_dir: str | None = None,
+def make_embedder(model: str, backend: str = "auto", models_dir: str | None = None,
                   batch_size: int | None = None) -> Embedder:
     """Runs inside each embed actor (module-level so Ray pickles it by reference)."""
     return Embedder(model, batch_size=batch_size, backend=backend,
@@ -33,7 +33,7 @@ class CacheWriter:
 
     store: Store
     model: str
-    backend: str = "torch"
+    backend: str = "auto"
     models_dir: str | None = None
     _embedder: Embedder | None = None
 
@@ -44,7 +44,7 @@ class CacheWriter:
         embedding_cache.insert_vectors(self.store, self._embedder.key, ids, vectors)
 
 
-def embed_stage(store: Store, model: str, backend: str = "torch", models_dir: str | None = None,
+def embed_stage(store: Store, model: str, backend: str = "auto", models_dir: str | None = None,
                 batch_size: int | None = None) -> EmbedStage:
     return EmbedStage(partial(make_embedder, model, backend, models_dir, batch_size),
                       CacheWriter(store, model, backend, models_dir))

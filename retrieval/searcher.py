@@ -66,7 +66,8 @@ class Searcher:
     """Owns one IndexSet and the post stages for one store; safe to share between threads."""
 
     def __init__(self, store: Store, index_dir: Path, embedder: Embedder, options: RetrievalOptions | None = None,
-                 reranker: Reranker | None = None, post_stages: dict[str, PostStage] | None = None) -> None:
+                 reranker: Reranker | None = None, post_stages: dict[str, PostStage] | None = None,
+                 models_dir: Path | None = None) -> None:
         self.store, self.embedder = store, embedder
         self.options = options or RetrievalOptions.from_env()
         unknown = [n for n in self.options.post_stage_names() if n not in POST_STAGES]
@@ -76,7 +77,9 @@ class Searcher:
         self.indexes = IndexSet(store, index_dir, embedder, self.options)
         from fincortex.retrieval.embedder import _default_models_dir
 
-        self._models_dir = embedder.models_dir or _default_models_dir()  # where calibrated fusion weights live
+        # where calibrated fusion weights live: the store's settings' models folder when given (a shared
+        # Embedder may have been built for another home), else the embedder's, else the default one
+        self._models_dir = models_dir or embedder.models_dir or _default_models_dir()
         self._post: dict[str, PostStage] = dict(post_stages or {})
         if reranker is not None:  # an injected cross-encoder (tests, benchmarks)
             self._post[CrossEncoderStage.name] = CrossEncoderStage(self.indexes.ctx, reranker)

@@ -120,10 +120,10 @@ def get_searcher(store: Store, settings: Settings, options: RetrievalOptions | N
     if embedder is None:
         name = embedding_model_name(store, settings)
         embedder = get_embedder(name, embed_backend(store, settings, name), settings.models_dir)
-    key = (str(store.path.resolve()), str(settings.index_dir), embedder.key, options)
+    key = (str(store.path.resolve()), str(settings.index_dir), str(settings.models_dir), embedder.key, options)
     with _lock:
         if key not in _searchers:
-            _searchers[key] = Searcher(store, settings.index_dir, embedder, options)
+            _searchers[key] = Searcher(store, settings.index_dir, embedder, options, models_dir=settings.models_dir)
         return _searchers[key]
 
 

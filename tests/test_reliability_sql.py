@@ -68,7 +68,7 @@ def test_isolated_connection_has_duckdbs_switches_locked(world):
         with pytest.raises(Exception, match="locked"):
             conn.execute("SET enable_external_access = true")
         tables = {r[0] for r in conn.execute("SELECT table_name FROM information_schema.tables").fetchall()}
-        assert tables == {"documents", "chunks", "prices"}
+        assert tables == {"documents", "chunks", "prices", "statement_rows"}  # DEFAULT_SQL_TABLES
     finally:
         conn.close()
 
