@@ -24,6 +24,13 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("MKL_NUM_THREADS", "1")
 
 
+DATASET_TEXT = ("question", "gold")  # FinanceBench's own text: the committed JSON keeps ids, not excerpts
+
+
+def without_dataset_text(row: dict) -> dict:
+    return {k: v for k, v in row.items() if k not in DATASET_TEXT}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     mirror = Path(os.environ.get("FINCORTEX_DATA_MIRROR", "/work/shared/data")) / "financebench"
@@ -53,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[dict] = []
 
     def partial(row: dict, summary: list[dict]) -> None:  # a cut-short run still leaves its figures
-        rows.append(row)
+        rows.append(without_dataset_text(row))
         args.out.write_text(json.dumps({"partial": True, "summary": summary, "rows": rows,
                                         "loadavg": list(os.getloadavg())}, indent=1, default=str))
         print(f"[{len(rows)}] {row['financebench_id']} {time.perf_counter() - clock:.0f}s", flush=True)
@@ -78,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     report = run_financebench(client.agent_deps(), args.questions, args.pdfs, limit=args.limit,
                               on_row=partial, order=args.order, sync_index=not args.no_index_sync,
                               retrieval=retrieval, unavailable=unavailable, config=AnalystConfig(mode=args.mode))
+    report["rows"] = [without_dataset_text(row) for row in report["rows"]]
     report["loadavg_before"] = list(load_before)
     report["wall_seconds"] = round(time.perf_counter() - clock, 1)
     report["command"] = " ".join(["python", "benchmarks/financebench.py", *(argv if argv is not None else sys.argv[1:])])
