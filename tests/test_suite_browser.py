@@ -4,29 +4,13 @@ the page's comparison with its verdicts and plots, and the report opened from di
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
-from fincortex.config import PROJECT_ROOT
 from fincortex.ui.testing import serve, ui_env
 from suite_support import store_run
-
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run", "--disable-extensions"]
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium is not installed at /usr/bin/chromium "
-                       "(apt-get install -y chromium; .ci/run does it)"),
-]
-
-
-@pytest.fixture(scope="module")
-def artifacts() -> Path:
-    folder = Path(os.environ.get("FINCORTEX_ARTIFACTS_DIR") or PROJECT_ROOT / "tmp" / "artifacts" / "ui")
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
+from test_ui_browser import artifacts, browser, pytestmark  # noqa: F401  (chromium marks and fixtures)
 
 
 @pytest.fixture(scope="module")
@@ -43,14 +27,12 @@ def served(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def page():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
-        p = browser.new_context(viewport={"width": 1440, "height": 1400}).new_page()
-        p.set_default_timeout(90_000)
-        yield p
-        browser.close()
+def page(browser):
+    context = browser.new_context(viewport={"width": 1440, "height": 1400})
+    p = context.new_page()
+    p.set_default_timeout(90_000)
+    yield p
+    context.close()
 
 
 def test_evaluations_page_compares_two_runs(served, page, artifacts):
