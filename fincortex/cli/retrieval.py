@@ -9,6 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from fincortex.cli import DbOption, MirrorOption, console, group, make_client
+from fincortex.cli.options import JsonFlag
 from fincortex.cli.progress import bars
 
 index_app = typer.Typer(help="Dense (FAISS) and BM25 indexes derived from the chunks table.")
@@ -73,7 +74,7 @@ def search(
 def index_build(
     spec: Annotated[Optional[str], typer.Option("--spec", help="faiss factory string (Flat, IVF1024,Flat, HNSW32, ...) or auto (chosen by corpus size).")] = None,
     rebuild: Annotated[bool, typer.Option("--rebuild", help="Start over (vectors still come from the cache).")] = False,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: JsonFlag = False,
     db: DbOption = None,
     mirror: MirrorOption = None,
 ) -> None:
@@ -97,7 +98,7 @@ def index_build(
                   f"{sync['seconds']:.1f}s · {result['backend']}")
 
 
-def index_status(as_json: Annotated[bool, typer.Option("--json")] = False, db: DbOption = None,
+def index_status(as_json: JsonFlag = False, db: DbOption = None,
                  mirror: MirrorOption = None) -> None:
     """What is built, from how many chunks, whether it is current, and where search runs (CPU/GPU)."""
     status = make_client(db, mirror).index_status()
@@ -130,7 +131,7 @@ def index_status(as_json: Annotated[bool, typer.Option("--json")] = False, db: D
 def index_calibrate(
     force: Annotated[bool, typer.Option("--force", help="Calibrate again even when weights exist.")] = False,
     max_queries: Annotated[Optional[int], typer.Option("--max-queries", help="Use the first N questions only.")] = None,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: JsonFlag = False,
     db: DbOption = None,
     mirror: MirrorOption = None,
 ) -> None:

@@ -12,17 +12,23 @@ from typing import Annotated, Optional
 import typer
 
 from fincortex.cli import DbOption, MirrorOption, console, group, make_client
+from fincortex.cli.options import (
+    BatchSizeOption,
+    BudgetOption,
+    JsonResultOption,
+    LearningRateOption,
+    MaxPairsOption,
+    MaxStepsOption,
+    MinerOption,
+    OverwriteOption,
+    PairsRunOption,
+    SeedOption,
+    SourceOption,
+    SyntheticModelOption,
+)
 from fincortex.cli.progress import bars
 
 tune_fallback = typer.Typer(help="Tune models on ingested data.", no_args_is_help=True)
-
-SourceOption = Annotated[Optional[list[str]], typer.Option(
-    "--source", help="Pair source (repeat): tatqa, headlines, ectsum, synthetic. Default: tatqa, headlines, ectsum.")]
-MaxPairsOption = Annotated[Optional[list[str]], typer.Option(
-    "--max-pairs", help="Cap per source as SOURCE=N (repeat), e.g. --max-pairs ectsum=500.")]
-PairsRunOption = Annotated[Optional[str], typer.Option("--pairs", help="Replay a stored pairs run (see `tune runs`).")]
-BudgetOption = Annotated[float, typer.Option(
-    "--time-budget", help="Minutes for the whole command; training stops early to finish inside it.")]
 
 
 def _fail(exc: Exception) -> None:
@@ -74,21 +80,21 @@ def tune_embedder(
     source: SourceOption = None,
     max_pairs: MaxPairsOption = None,
     negatives: Annotated[int, typer.Option(help="Hard negatives mined per pair.")] = 3,
-    miner: Annotated[Optional[str], typer.Option(help="Embedder that mines negatives (default: current).")] = None,
-    synthetic_model: Annotated[Optional[str], typer.Option(help="Chat model for synthetic questions.")] = None,
+    miner: MinerOption = None,
+    synthetic_model: SyntheticModelOption = None,
     epochs: float = 1.0,
-    max_steps: Annotated[Optional[int], typer.Option(help="Optimizer steps (overrides --epochs).")] = None,
-    batch_size: int = 32,
-    lr: float = 5e-5,
+    max_steps: MaxStepsOption = None,
+    batch_size: BatchSizeOption = 32,
+    lr: LearningRateOption = 5e-5,
     max_seq_length: Annotated[int, typer.Option(help="Tokens per text while training.")] = 128,
     loss: Annotated[str, typer.Option(help="mnrl | cached-mnrl")] = "mnrl",
     matryoshka: Annotated[Optional[str], typer.Option(help="Matryoshka dims, e.g. 384,256,128,64.")] = None,
     time_budget: BudgetOption = 17.0,
-    seed: int = 0,
+    seed: SeedOption = 0,
     set_default: Annotated[bool, typer.Option(
         "--set-default", help="Make it the default embedder (re-embeds the corpus and builds its index).")] = False,
-    overwrite: bool = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    overwrite: OverwriteOption = False,
+    as_json: JsonResultOption = False,
     db: DbOption = None,
     mirror: MirrorOption = None,
 ) -> None:
@@ -122,18 +128,18 @@ def tune_reranker(
     train_pairs: Annotated[Optional[int], typer.Option(
         help="Use at most N training pairs (default: all of the run).")] = None,
     epochs: Annotated[float, typer.Option(help="Passes over the rows; --time-budget stops early.")] = 2.0,
-    max_steps: Annotated[Optional[int], typer.Option(help="Optimizer steps (overrides --epochs).")] = None,
-    batch_size: int = 32,
-    lr: float = 5e-5,
+    max_steps: MaxStepsOption = None,
+    batch_size: BatchSizeOption = 32,
+    lr: LearningRateOption = 5e-5,
     max_length: Annotated[int, typer.Option(help="Tokens per (query, passage) while training.")] = 128,
     eval_queries: Annotated[int, typer.Option(help="Held-apart queries scored after training (x20 passages).")] = 60,
     time_budget: BudgetOption = 17.0,
-    seed: int = 0,
+    seed: SeedOption = 0,
     set_default: Annotated[bool, typer.Option("--set-default/--no-set-default")] = True,
     if_missing: Annotated[bool, typer.Option(
         "--if-missing", help="Do nothing when a default reranker exists (the demo's cached step).")] = False,
-    overwrite: bool = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    overwrite: OverwriteOption = False,
+    as_json: JsonResultOption = False,
     db: DbOption = None,
     mirror: MirrorOption = None,
 ) -> None:
@@ -166,9 +172,9 @@ def tune_pairs(
     source: SourceOption = None,
     max_pairs: MaxPairsOption = None,
     negatives: int = 3,
-    miner: Annotated[Optional[str], typer.Option(help="Embedder that mines negatives (default: current).")] = None,
-    synthetic_model: Annotated[Optional[str], typer.Option(help="Chat model for synthetic questions.")] = None,
-    seed: int = 0,
+    miner: MinerOption = None,
+    synthetic_model: SyntheticModelOption = None,
+    seed: SeedOption = 0,
     db: DbOption = None,
     mirror: MirrorOption = None,
 ) -> None:
@@ -216,7 +222,7 @@ def register(app: typer.Typer) -> None:
     tune = group(app, "tune", tune_fallback)
     tune.command("embedder")(tune_embedder)
     tune.command("reranker")(tune_reranker)
-    from fincortex.cli.tuning_llm import tune_llm_reranker  # here: tuning_llm imports this module's options
+    from fincortex.cli.tuning_llm import tune_llm_reranker  # here: tuning_llm imports this module's helpers
 
     tune.command("llm-reranker")(tune_llm_reranker)
     tune.command("pairs")(tune_pairs)

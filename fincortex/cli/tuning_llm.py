@@ -11,8 +11,16 @@ from typing import Annotated, Optional
 import typer
 
 from fincortex.cli import DbOption, MirrorOption, console, make_client
+from fincortex.cli.options import (
+    BudgetOption,
+    JsonResultOption,
+    LearningRateOption,
+    OverwriteOption,
+    PairsRunOption,
+    SeedOption,
+)
 from fincortex.cli.progress import bars
-from fincortex.cli.tuning import BudgetOption, PairsRunOption, _errors, _fail, _print_result
+from fincortex.cli.tuning import _errors, _fail, _print_result
 
 
 def tune_llm_reranker(
@@ -24,14 +32,14 @@ def tune_llm_reranker(
     passage_tokens: Annotated[int, typer.Option(help="Tokens kept of each passage in the prompt.")] = 48,
     max_steps: Annotated[int, typer.Option(help="Optimizer steps (the CPU budget, with --time-budget).")] = 40,
     lists_per_step: Annotated[int, typer.Option(help="Training lists per optimizer step.")] = 1,
-    lr: float = 1e-5,
+    lr: LearningRateOption = 1e-5,
     time_budget: BudgetOption = 10.0,
     threads: Annotated[int, typer.Option(help="torch CPU threads.")] = 1,
-    seed: int = 0,
+    seed: SeedOption = 0,
     set_default: Annotated[bool, typer.Option("--set-default/--no-set-default",
                                               help="Make it what FINCORTEX_RERANKER=llm-first uses.")] = True,
-    overwrite: bool = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    overwrite: OverwriteOption = False,
+    as_json: JsonResultOption = False,
     db: DbOption = None,
     mirror: MirrorOption = None,
 ) -> None:
