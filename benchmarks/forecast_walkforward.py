@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> dict:
     from fincortex.agents.forecasting import scoring
     from fincortex.agents.forecasting.history import HistoryView, import_history
     from fincortex.agents.forecasting.members import build, parse_members
-    from fincortex.agents.forecasting.rounds import load_round, round_files
+    from fincortex.agents.forecasting.rounds import load_round, round_files, sample_round
     from fincortex.agents.forecasting.walkforward import forecast_round, naive_forecast
     from fincortex.client import Client
 
@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> dict:
     methods.update({f"member:{n}": {} for n in names})
     outcomes, per_round, weights = {}, [], {}
     for qfile, rfile in pairs:
-        rnd = _subsample(load_round(qfile, rfile), args.sample_every)
+        rnd = sample_round(load_round(qfile, rfile), args.sample_every)
         started = time.perf_counter()
         fc = forecast_round(store, rnd, names, ctx, built, backfill=False)  # rounds in order: no backfill
         wall = time.perf_counter() - started
@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> dict:
             continue
         probs = {}
         for qfile, rfile in pairs:
-            rnd = _subsample(load_round(qfile, rfile), args.sample_every)
+            rnd = sample_round(load_round(qfile, rfile), args.sample_every)
             fc = forecast_round(store, rnd, keep, ctx, {n: built[n] for n in keep}, backfill=False)
             probs.update({(f"{rnd.forecast_date:%Y-%m-%d}", *k): p for k, p in fc.probabilities.items()})
         ablations[drop] = probs
@@ -126,18 +126,6 @@ def main(argv: list[str] | None = None) -> dict:
     Path(args.out).write_text(json.dumps(result, indent=2, default=str))
     _print(result)
     return result
-
-
-def _subsample(rnd, every: int):
-    """The round restricted to questions with md5(source|id) % every == 0 (every=1: the whole round)."""
-    if every <= 1:
-        return rnd
-    import hashlib
-
-    keep = lambda source, qid: int(hashlib.md5(f"{source}|{qid}".encode()).hexdigest(), 16) % every == 0  # noqa: E731
-    rnd.targets = [t for t in rnd.targets if keep(t.source, t.id)]
-    rnd.outcomes = {k: o for k, o in rnd.outcomes.items() if keep(k[1], k[0])}
-    return rnd
 
 
 def _reasoning_throughput(store, ctx, pair, n: int) -> dict:

@@ -14,6 +14,7 @@ fractional `resolved_to` (scored against it; see scoring.py).
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
@@ -115,6 +116,23 @@ def load_round(questions_file: str | Path, resolutions_file: str | Path | None =
                                      f"the round of {due_r.date()}: give the matching pair")
         rnd.outcomes = outcomes_from_rows(rows, str(resolutions_file))
     return rnd
+
+
+def sample_round(rnd: Round, every: int) -> Round:
+    """The round restricted to the questions whose md5("source|id") is 0 mod `every` (every <= 1: the whole round).
+
+    Why a hash of the id and not a random draw: the subset is the same in every round, every run and
+    every method (walk-forward benchmark, evaluation suite), so their scores are on the same questions;
+    all targets of a question (dates, directions) and its outcomes stay or go together. The history the
+    members learn from is not touched. Returns a new Round; `rnd` is left as it was."""
+    if every <= 1:
+        return rnd
+
+    def keep(source: str, qid: str) -> bool:
+        return int(hashlib.md5(f"{source}|{qid}".encode()).hexdigest(), 16) % every == 0
+
+    return replace(rnd, targets=[t for t in rnd.targets if keep(t.source, t.id)],
+                   outcomes={k: o for k, o in rnd.outcomes.items() if keep(k[1], k[0])})
 
 
 def outcomes_from_rows(rows: list[dict[str, Any]], where: str) -> dict[Key, Outcome]:

@@ -6,7 +6,6 @@ depends on the chat model only) on a sparser subset, scored beside the stack on 
 
 from __future__ import annotations
 
-import hashlib
 import json
 from typing import Any
 
@@ -30,25 +29,11 @@ def item_key(due: str, key: tuple) -> str:
     return json.dumps([due, *map(str, key)])
 
 
-def _keep(every: int):
-    if every <= 1:
-        return lambda source, qid: True
-    return lambda source, qid: int(hashlib.md5(f"{source}|{qid}".encode()).hexdigest(), 16) % every == 0
-
-
-def _subsample(rnd, every: int):
-    """The round restricted to a fixed, id-hashed subset of questions (the same in every run)."""
-    keep = _keep(every)
-    rnd.targets = [t for t in rnd.targets if keep(t.source, t.id)]
-    rnd.outcomes = {k: o for k, o in rnd.outcomes.items() if keep(k[1], k[0])}
-    return rnd
-
-
 def walk_forward(ctx, members: tuple[str, ...], every: int, model: str | None) -> tuple[dict, dict, list]:
     """{method: {item: p}}, {item: Outcome}, per-round notes: each round as of its own due date, in order."""
     from fincortex.agents.forecasting.history import HistoryView, import_history
     from fincortex.agents.forecasting.members import build
-    from fincortex.agents.forecasting.rounds import load_round, round_files
+    from fincortex.agents.forecasting.rounds import load_round, round_files, sample_round
     from fincortex.agents.forecasting.service import build_context
     from fincortex.agents.forecasting.walkforward import forecast_round, naive_forecast
     from fincortex.progress import report
@@ -63,7 +48,7 @@ def walk_forward(ctx, members: tuple[str, ...], every: int, model: str | None) -
     outcomes: dict[str, Any] = {}
     rounds = []
     for i, (qfile, rfile) in enumerate(pairs):
-        rnd = _subsample(load_round(qfile, rfile), every)
+        rnd = sample_round(load_round(qfile, rfile), every)
         fc = forecast_round(store, rnd, members, fctx, built, backfill=False)
         naive = naive_forecast(rnd, HistoryView.load(store, rnd.forecast_date))
         due = f"{rnd.forecast_date:%Y-%m-%d}"
