@@ -62,9 +62,10 @@ def prompt_text(prompt) -> str:
     return "\n".join(parts)
 
 
-def sliced_3m_store(folder: Path, index: bool = True):
-    """3M's FY2022 10-K cut to its cover (page 1), income statement (PDF page 48) and balance sheet (50),
-    ingested into a fresh store (with its index built when `index`): (settings, store, pdf path)."""
+def sliced_3m_store(folder: Path, index: bool = True, pages: tuple[int, ...] = (1, 48, 50)):
+    """3M's FY2022 10-K cut to its cover (page 1), income statement (PDF page 48) and balance sheet (50)
+    (or the given PDF pages: 52 is the cash-flow statement), ingested into a fresh store (with its index
+    built when `index`): (settings, store, pdf path)."""
     from fincortex.config import Settings
     from fincortex.ingest.parsers import FileOptions
     from fincortex.ingest.service import ingest_paths
@@ -72,7 +73,7 @@ def sliced_3m_store(folder: Path, index: bool = True):
     from fincortex.store import Store
 
     source = mirror_financebench() / "pdfs" / "3M_2022_10K.pdf"
-    pdf = slice_pdf(source, [1, 48, 50], folder / "pdfs" / "3M_2022_10K.pdf")
+    pdf = slice_pdf(source, list(pages), folder / "pdfs" / "3M_2022_10K.pdf")
     settings = Settings(home=folder / "home")
     store = Store(settings.db_path)
     store.ensure_schema()

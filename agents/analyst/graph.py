@@ -49,6 +49,7 @@ from fincortex.agents.common.runs import SeenChunk
 from fincortex.agents.common.tools import PointInTimeSearch
 from fincortex.agents.analyst.metrics import ComputedAnswer, compute_metric, detect_metric
 from fincortex.agents.analyst.scope import QuestionScope, load_filings, parse_scope
+from fincortex.agents.analyst.statement_pages import page_chunks, primary_statement_pages, statements_asked
 from fincortex.agents.analyst.statements import read_statement_rows
 from fincortex.progress import Progress, report as report_progress
 from fincortex.retrieval.filters import parse_as_of
@@ -75,6 +76,7 @@ class AnalystConfig:
     attribute: bool = True  # let the checker cite uncited sentences whose figures a passage carries (marked)
     scope: bool = True  # restrict search to the filings of the company and period the question names
     compute: bool = True  # answer metric questions from statement rows with the calculator
+    statement_pages: bool = True  # a question about a statement reads that statement's page first
 
     def __post_init__(self) -> None:
         if self.k < 1 or self.max_passages < 1 or self.per_doc < 1 or self.n_queries < 0:
@@ -263,16 +265,21 @@ class Analyst:
         return {"hits": hits, "notes": notes}
 
     def compute(self, state: AnalystState) -> AnalystState:
-        """A metric question: inputs from the scoped filing's statement rows, result from the calculator."""
+        """A metric question: inputs from the scoped filing's statement rows, result from the calculator.
+        A question about a statement that computes nothing (no metric, or an input missing): that statement's
+        page of the scoped filing is put first among the hits."""
         metric = detect_metric(state["question"]) if self.config.compute else None
         scope = state.get("scope") or {}
-        if metric is None or not scope.get("doc_ids"):
+        if not scope.get("doc_ids"):
             return {"computed": {}}
+        if metric is None:
+            return {"computed": {}, **self._statement_pages(state)}
         as_of = parse_as_of(state["as_of"])
         rows = read_statement_rows(self.store, scope["doc_ids"], as_of=as_of)
         result: ComputedAnswer = compute_metric(metric, rows, scope.get("fiscal_year"), state["question"],
                                                 self._recorder, period_end=scope.get("period_end"))
-        chunks = _page_chunks(self.store, [(u.doc_id, u.page, u.line_item) for u in result.inputs if u.page], as_of)
+        extra = {} if result.ok else self._statement_pages(state)
+        chunks = page_chunks(self.store, [(u.doc_id, u.page, u.line_item) for u in result.inputs if u.page], as_of)
         for used in result.inputs:
             used.chunk_id = chunks.get((used.doc_id, used.page, used.line_item), {}).get("chunk_id")
         seen = {c["chunk_id"]: c for c in chunks.values()}
@@ -282,7 +289,31 @@ class Analyst:
                 as_of=as_of, summary=f"{len(result.inputs)} inputs, missing: {result.missing or 'none'}",
                 chunks=[SeenChunk(cid, i + 1, None, parse_as_of(c["available_at"]), {})
                         for i, (cid, c) in enumerate(seen.items())])
-        return {"computed": {**result.as_dict(), "chunks": list(seen.values())}}
+        return {"computed": {**result.as_dict(), "chunks": list(seen.values())}, **extra}
+
+    def _statement_pages(self, state: AnalystState) -> AnalystState:
+        """{'hits': statement pages + hits} when the question asks about statements the scoped filing prints
+        (agents/analyst/statement_pages.py), else {} (statement_pages=False turns this off)."""
+        asked = statements_asked(state["question"]) if self.config.statement_pages else ()
+        doc_ids = (state.get("scope") or {}).get("doc_ids") or ()
+        if not asked or not doc_ids:
+            return {}
+        as_of = parse_as_of(state["as_of"])
+        pages = primary_statement_pages(self.store, doc_ids[0], as_of)
+        chunks = page_chunks(self.store, [(doc_ids[0], pages[s], "") for s in asked if s in pages], as_of)
+        pinned = list({c["chunk_id"]: {**c, "rank": 0, "score": 1.0, "query": f"{s} statement"}
+                       for s in asked if s in pages
+                       for c in [chunks.get((doc_ids[0], pages[s], ""))] if c}.values())
+        if not pinned:
+            return {}
+        if self._recorder is not None:
+            self._recorder.tool_call(
+                "statement_pages", {"statements": list(asked), "doc_id": doc_ids[0]}, as_of=as_of,
+                summary=", ".join(f"{c['query']} p. {c['page_start']}" for c in pinned),
+                chunks=[SeenChunk(c["chunk_id"], i + 1, None, parse_as_of(c["available_at"]), {})
+                        for i, c in enumerate(pinned)])
+        ids = {c["chunk_id"] for c in pinned}
+        return {"hits": pinned + [h for h in state.get("hits", []) if h["chunk_id"] not in ids]}
 
     def compress(self, state: AnalystState) -> AnalystState:
         cfg = self.config
@@ -408,29 +439,6 @@ def _distinct(inputs: list[dict]) -> list[dict]:
         if u.get("chunk_id") not in seen:
             seen.add(u.get("chunk_id"))
             out.append(u)
-    return out
-
-
-def _page_chunks(store: Any, wanted: list[tuple[int, int, str]], as_of: datetime | None) -> dict[tuple, dict]:
-    """For each (doc_id, page, line item): the chunk that shows it: a table chunk of that page holding the
-    line item, else any chunk of that page (the citation of a computed input)."""
-    out: dict[tuple, dict] = {}
-    if store is None or not wanted:
-        return out
-    with store.read() as conn:
-        for doc_id, page, line_item in wanted:
-            rows = conn.execute(
-                "SELECT c.chunk_id, c.doc_id, c.text, d.title, d.source, d.ticker, c.available_at, c.page_start, c.page_end, "
-                "c.is_table FROM chunks c JOIN documents d ON d.doc_id = c.doc_id WHERE c.doc_id = ? AND c.page_start <= ? "
-                "AND coalesce(c.page_end, c.page_start) >= ? AND c.available_at <= ? ORDER BY c.is_table DESC, c.ordinal",
-                [doc_id, page, page, as_of or datetime.max]).fetchall()
-            if not rows:
-                continue
-            best = next((r for r in rows if line_item.lower() in r[2].lower()), rows[0])
-            out[(doc_id, page, line_item)] = {
-                "chunk_id": int(best[0]), "doc_id": int(best[1]), "text": best[2], "title": best[3], "source": best[4],
-                "ticker": best[5], "available_at": best[6].isoformat(sep=" "), "page_start": best[7], "page_end": best[8],
-                "query": "statement rows", "reranked": False}
     return out
 
 
