@@ -51,7 +51,21 @@ def test_a_ratio_computed_from_two_line_items_is_supported_with_its_formula(clie
     v = verify(client, "ACME's FY2022 operating margin was 24%.")  # 300 / 1,250
     assert v.verdict == "supported", v.facts
     assert v.checks[0]["status"] == "derived" and "/" in v.checks[0]["detail"]
-    assert verify(client, "ACME's FY2022 operating margin was 31%.").verdict == "refuted"
+    # these PDFs carry no statement table the extractor reads (no statement_rows), so no metric is computed:
+    # a wrong margin meets rows with other numbers, which is not a contradiction (tests/test_verify_computed.py
+    # refutes it by computing)
+    wrong = verify(client, "ACME's FY2022 operating margin was 31%.")
+    assert wrong.verdict == "not enough evidence" and wrong.checks[0]["status"] == "unmatched", wrong.facts
+
+
+def test_a_figure_is_not_refuted_because_another_row_carries_another_number(client):
+    # "Operating income 300 250" is a relevant row with another value for FY2022, but not the same line item
+    v = verify(client, "ACME's FY2022 adjusted operating profit was $340 million.")
+    assert v.verdict == "not enough evidence", v.facts
+    assert v.checks[0]["status"] == "unmatched" and v.checks[0]["rule"] == "unmatched"
+    # the same line item for the claimed period with another value does contradict
+    same = verify(client, "ACME's FY2022 operating income was $340 million.")
+    assert same.verdict == "refuted" and same.checks[0]["rule"] == "same line item, other value", same.facts
 
 
 def test_a_claim_the_filings_do_not_speak_about_is_not_enough_evidence(client):

@@ -13,13 +13,20 @@ The verdict comes from the evidence, not from the chat model (the default is a 1
 - retrieve: hybrid search through `PointInTimeSearch` bound to as_of (default now), so a document made
   public after as_of is never read (a hit from later fails the run with LeakageError) and every call is
   recorded (`agent_runs` kind 'verify', audit with `fincortex agent-audit RUN_ID`);
+- compute (claim_metric.py): a claim naming a metric the analyst computes (metrics.py: margins, turnover,
+  ROA, DPO, EBITDA, free cash flow, ...) about one company whose filings resolve is checked against that
+  metric computed from the filing's statement rows for the claimed fiscal year, read point-in-time (the
+  rows available by as_of): equal within the claim's rounding or rel_tol -> 'computed' (formula and each
+  input cited with its page), different -> 'contradicted' (the computed value and its inputs said); a
+  missing input leaves the figure to the passage checks, and the notes say so;
 - compare (claim_evidence.py, claim_compare.py): passages read as rows (label + figures, each figure tied
   to its column's year); a claim figure is matched when a row of the claimed period carries it, derived
-  when one step of arithmetic on two line items of the claimed period gives it, contradicted when the
-  evidence gives that line item another value (or gives the claimed value for another period);
-- verdict: supported when every figure is matched or derived; refuted when one is contradicted; not
-  enough evidence when no document of the company (or of the period) is available, or nothing in it
-  speaks about the claim. A claim without figures is judged on word coverage of the company's passages
+  when one step of arithmetic on two line items of the claimed period gives it, contradicted only when
+  the row of the same line item gives the claimed period another value (or gives the claimed value to
+  another period only); another row with another number does not contradict;
+- verdict: supported when every figure is computed, matched or derived; refuted when one is
+  contradicted; not enough evidence when no document of the company (or of the period) is available,
+  or nothing in it speaks about the claim. A claim without figures is judged on word coverage of the company's passages
   and can be supported or not enough evidence, never refuted (words alone cannot contradict);
 - phrase: the chat model rewrites the deterministic explanation as one sentence; a phrasing that states a
   figure the facts do not carry, or that contradicts the verdict, is discarded (and the notes say so).
@@ -37,13 +44,15 @@ from typing import Any
 
 from fincortex.agents.analyst.claim_compare import FigureCheck, check_figure, inputs_for, relevant_rows
 from fincortex.agents.analyst.claim_evidence import Passage, read_passage
+from fincortex.agents.analyst.claim_metric import check_metric
 from fincortex.agents.analyst.claim_parse import ParsedText, figures_in, normalise_name, parse_claim, terms
-from fincortex.agents.analyst.scope import load_filings, parse_scope
+from fincortex.agents.analyst.scope import FilingRef, QuestionScope, load_filings, parse_scope
 from fincortex.agents.common.deps import AgentDeps, require_search
 from fincortex.agents.common.tools import PointInTimeSearch
 from fincortex.retrieval.filters import parse_as_of
 
 VERDICTS = ("supported", "refuted", "not enough evidence")
+DECIDED = ("computed", "matched", "derived", "contradicted")  # check statuses whose evidence is cited
 PHRASE_SYSTEM = ("You explain fact-check results in one plain sentence. Use only the facts given. "
                  "Do not add numbers.")
 
@@ -79,7 +88,7 @@ class Verification:
     explanation: str  # the chat model's phrasing when it kept to the facts, else the facts
     facts: str  # the deterministic explanation the verdict rests on
     citations: list[dict]  # {chunk_id, doc_id, document, ticker, page, available_at}
-    checks: list[dict]  # per claim figure: status matched | derived | contradicted | unmatched, detail
+    checks: list[dict]  # per claim figure: status computed | matched | derived | contradicted | unmatched, detail, rule
     company: str | None  # the ticker the claim was resolved to (None: the claim names no known company)
     years: list[int]
     as_of: str
@@ -181,7 +190,8 @@ class ClaimVerifier:
         parsed = parse_claim(claim)
         # company and period: the filings' metadata when the store has it (agents/analyst/scope.py: the
         # filings public by as_of that the claim's company and years point at), else the tickers
-        scope = parse_scope(claim, load_filings(self.deps.store, bound)) if self.deps.store is not None else None
+        filings = load_filings(self.deps.store, bound) if self.deps.store is not None else []
+        scope = parse_scope(claim, filings) if self.deps.store is not None else None
         scoped = scope is not None and scope.active
         company = ", ".join(scope.companies) if scoped else resolve_company(claim, known_companies(self.deps.store))
         search = PointInTimeSearch(self.search_fn, bound, recorder, mode=cfg.mode, rerank=cfg.rerank)
@@ -195,7 +205,9 @@ class ClaimVerifier:
         passages = [read_passage(_hit_dict(h)) for h in hits]
         base = dict(claim=claim, company=company, years=parsed.years, as_of=bound.isoformat(sep=" "),
                     run_id=recorder.run_id, passages=[{**p.cite(), "score": p.score} for p in passages], notes=notes)
-        verdict, facts, citations, checks = self._judge(parsed, passages, company, bound)
+        verdict, facts, citations, checks, judged_notes = self._judge(claim, parsed, passages, company, bound,
+                                                                      scope, filings, recorder)
+        notes += judged_notes
         explanation = facts
         if cfg.phrase:
             explanation, note = self._phrase(claim, verdict, facts)
@@ -205,34 +217,54 @@ class ClaimVerifier:
         return Verification(verdict=verdict, explanation=explanation, facts=facts, citations=citations,
                             checks=[c.as_dict() for c in checks], entailment=entail, **base)
 
-    def _judge(self, parsed: ParsedText, passages: list[Passage], company: str | None,
-               bound: datetime) -> tuple[str, str, list[dict], list[FigureCheck]]:
+    def _judge(self, claim: str, parsed: ParsedText, passages: list[Passage], company: str | None, bound: datetime,
+               scope: QuestionScope | None, filings: list[FilingRef],
+               recorder: Any) -> tuple[str, str, list[dict], list[FigureCheck], list[str]]:
+        """(verdict, facts, citations, checks, notes): the computed-metric checks first (claim_metric.py),
+        then the passage checks for the figures the computation did not decide."""
         cfg = self.config
         who = f"of {company} " if company else ""
+        computed = check_metric(claim, parsed, scope, filings, self.deps.store, bound, cfg.rel_tol, recorder)
+        metric_checks = computed.checks if computed else []
+        notes = list(computed.notes) if computed else []
+        rest = [f for f in parsed.figures if not computed or f.start not in computed.checked]
+        if metric_checks and not rest:
+            return (*self._verdict(metric_checks, who), notes)
         if not passages:
-            return ("not enough evidence", f"No document {who}available by {bound:%Y-%m-%d} speaks about the claim.",
-                    [], [])
+            return (*self._verdict(metric_checks, who, f"No document {who}available by {bound:%Y-%m-%d} speaks about "
+                                   "the claim."), notes)
         if parsed.years:
             covering = [p for p in passages if _covers(p, parsed.years)]
             if not covering:
                 years = ", ".join(map(str, parsed.years))
-                return ("not enough evidence", f"The documents {who}available by {bound:%Y-%m-%d} that were "
-                        f"retrieved do not cover {years}.", [], [])
+                return (*self._verdict(metric_checks, who, f"The documents {who}available by {bound:%Y-%m-%d} that "
+                                       f"were retrieved do not cover {years}."), notes)
             passages = covering
         claim_terms = parsed.terms - _company_terms(company)
         if not parsed.figures:
-            return self._judge_words(claim_terms, passages, who)
+            return (*self._judge_words(claim_terms, passages, who), notes)
         rows = relevant_rows(passages, claim_terms, cfg.max_rows)
         inputs = inputs_for(rows, parsed.years)
-        checks = [check_figure(f, parsed.years, passages, inputs, rows, cfg.rel_tol) for f in parsed.figures]
-        citations = _unique([c for check in checks if check.status in ("matched", "derived", "contradicted")
-                             for c in check.evidence])
+        checks = metric_checks + [check_figure(f, parsed.years, passages, inputs, rows, cfg.rel_tol, claim_terms)
+                                  for f in rest]
+        return (*self._verdict(checks, who), notes)
+
+    @staticmethod
+    def _verdict(checks: list[FigureCheck], who: str,
+                 nothing: str | None = None) -> tuple[str, str, list[dict], list[FigureCheck]]:
+        """supported when every figure is computed, matched or derived; refuted when one is contradicted;
+        else not enough evidence. `nothing`: why the passages could not be read (the figures the
+        computation did not decide stay unchecked)."""
+        citations = _unique([c for check in checks if check.status in DECIDED for c in check.evidence])
         statuses = {c.status for c in checks}
         lines = "; ".join(f"{c.claim_figure}: {c.status} ({c.detail})" for c in checks)
-        if statuses <= {"matched", "derived"}:
-            return "supported", f"Every figure of the claim is in the evidence: {lines}.", citations, checks
         if "contradicted" in statuses:
             return "refuted", f"The evidence disagrees with the claim: {lines}.", citations, checks
+        if checks and statuses <= {"computed", "matched", "derived"} and nothing is None:
+            return "supported", f"Every figure of the claim is in the evidence: {lines}.", citations, checks
+        if nothing is not None:
+            return ("not enough evidence", nothing + (f" Checked: {lines}; the other figures are unchecked." if lines
+                                                      else ""), citations, checks)
         return ("not enough evidence", f"The passages {who}read do not state the claim's figures: {lines}.",
                 citations, checks)
 
