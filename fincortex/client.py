@@ -203,11 +203,22 @@ class Client:
         return service.search(self.store, self.settings, query, k=k, as_of=as_of, tickers=tickers,
                               doc_types=doc_types, sources=sources, doc_ids=doc_ids, mode=mode, rerank=rerank)
 
-    def build_index(self, spec: str | None = None, rebuild: bool = False, progress: Progress | None = None) -> dict:
-        """Embed new chunks (cached per model), update the FAISS and BM25 indexes; `rebuild` starts over."""
+    def build_index(self, spec: str | None = None, rebuild: bool = False, progress: Progress | None = None,
+                    stages: tuple[str, ...] | None = None) -> dict:
+        """Embed new chunks (cached per model), update the FAISS and BM25 indexes; `rebuild` starts over;
+        `stages=("bm25",)` builds the lexical index alone (hybrid search runs on it until dense exists)."""
         from fincortex.retrieval import service
 
-        return service.build_index(self.store, self.settings, spec=spec, rebuild=rebuild, progress=progress)
+        return service.build_index(self.store, self.settings, spec=spec, rebuild=rebuild, progress=progress,
+                                   stages=stages)
+
+    def calibrate_fusion(self, force: bool = False, max_queries: int | None = None,
+                         progress: Progress | None = None) -> dict:
+        """Hybrid fusion weights for the current embedder, from the training side of the held-apart TAT-QA
+        split (kept per embedder: a second call returns them unless force)."""
+        from fincortex.models.tuning.fusion import calibrate_fusion
+
+        return calibrate_fusion(self.settings, self.store, force=force, max_queries=max_queries, progress=progress)
 
     def index_status(self) -> dict:
         from fincortex.retrieval import service

@@ -186,17 +186,30 @@ class Searcher:
         ranked: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         not_indexed: dict[str, int] = {}
         pool_sizes: dict[str, int] = {}
+        unbuilt: list[str] = []
         for stage in stages:
-            stage_allowed, missing = self._indexed_allowed(stage, catalog, allowed)
+            try:
+                stage_allowed, missing = self._indexed_allowed(stage, catalog, allowed)
+            except IndexNotBuiltError:
+                # one index of a hybrid search not built yet (the demo embeds in the background after BM25):
+                # the other stages answer, and the results say which one was left out
+                if len(stages) == 1 or len(unbuilt) == len(stages) - 1:
+                    raise
+                unbuilt.append(stage.name)
+                continue
             if missing:
                 not_indexed[stage.name] = missing
             pool_sizes[stage.name] = len(catalog) if stage_allowed is None else len(stage_allowed)
             clock = time.perf_counter()
             ranked[stage.name] = stage.search(stage_query, depth, stage_allowed)
             timings[stage.name] = _ms(clock)
+        matching = len(catalog) if allowed is None else len(allowed)
         if not_indexed:
-            matching = len(catalog) if allowed is None else len(allowed)
             notes.append(_not_indexed_note(not_indexed, matching))
+        if unbuilt:
+            notes.append(f"the {' and '.join(unbuilt)} index is not built yet: this {mode} search ran on "
+                         f"{' + '.join(ranked)} alone; {BUILD_HINT} to add it")
+            not_indexed.update({name: matching for name in unbuilt})
 
         candidates = self._combine(ranked)
         pool = candidates[: max([k] + [p.top_n for p in post])] if post else candidates[:k]
@@ -218,7 +231,7 @@ class Searcher:
             timings[stage.name] = _ms(clock)
         hits = [Hit(rank=rank, score=float(c.score), **rows[c.chunk_id], scores=dict(c.scores), ranks=dict(c.ranks))
                 for rank, c in enumerate(pool[:k], start=1)]
-        filling = [pool_sizes[s.name] for s in stages if s.fills_k]
+        filling = [pool_sizes[s.name] for s in stages if s.fills_k and s.name in pool_sizes]
         if filters.active and filling and len(hits) < min(k, max(filling)):
             notes.append(f"only {len(hits)} of {min(k, max(filling))} matching chunks returned")
         return SearchResults(hits, query=query, mode=mode, k=k, filters=filters, reranked=bool(post),

@@ -144,8 +144,10 @@ def sync_indexes(store: Store, settings: Settings, progress=None, options: Retri
 
 
 def build_index(store: Store, settings: Settings, spec: str | None = None, rebuild: bool = False,
-                progress=None, options: RetrievalOptions | None = None) -> dict:
-    """Build (or incrementally update) the indexes; `rebuild` starts over from the embedding cache.
+                progress=None, options: RetrievalOptions | None = None,
+                stages: tuple[str, ...] | None = None) -> dict:
+    """Build (or incrementally update) the indexes; `rebuild` starts over from the embedding cache;
+    `stages` builds only those ('bm25': seconds, no model; the dense index can follow later).
 
     This, not a query, is where chunks get embedded and indexed; it commits as it goes, so an
     interrupted build keeps its work and a re-run continues (stage_dense.py)."""
@@ -153,7 +155,12 @@ def build_index(store: Store, settings: Settings, spec: str | None = None, rebui
     if rebuild:  # a rebuild may change which backend "auto" keeps
         _backend_choice.pop((str(store.path.resolve()), model_ref(embedding_model_name(store, settings)).key), None)
     searcher = get_searcher(store, settings, options)
-    report = searcher.sync(rebuild=rebuild, progress=progress)
+    if stages is not None:
+        known = searcher.indexes.names
+        unknown = [s for s in stages if s not in known]
+        if unknown or not stages:
+            raise ValueError(f"index stages {', '.join(unknown) or '(none)'} unknown: choose from {', '.join(known)}")
+    report = searcher.sync(rebuild=rebuild, stages=tuple(stages) if stages else None, progress=progress)
     return {"sync": report.as_dict(), **searcher.indexes.status()}
 
 

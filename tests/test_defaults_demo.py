@@ -1,5 +1,5 @@
-"""The demo's background reranker training: a dashboard job started from a script, skipped when a default
-reranker exists, refused clearly for an unknown kind or bad parameters."""
+"""The demo's background work: dashboard jobs started from a script (finishing search: dense index, fusion
+weights, reranker), a reranker skipped when a default exists, an unknown kind or bad parameters refused."""
 
 from __future__ import annotations
 
@@ -77,9 +77,37 @@ def test_if_missing_trains_when_the_default_folder_is_gone(tmp_path):
     assert client.trained
 
 
-def test_demo_trains_in_the_background_only_with_the_dashboard():
+def test_finish_search_runs_dense_then_fusion_then_the_reranker_if_missing(tmp_path):
+    """The order matters (fusion weights are per embedder; the reranker trains last, the longest step) and a
+    finished step is not redone (the reranker step keeps an existing default)."""
+    from fincortex.ui.tasks import TASKS
+
+    calls = []
+
+    class Finishing(_Client):
+        def build_index(self, progress=None, **kwargs):
+            calls.append("index")
+            return {"sync": {"embedded": 3}}
+
+        def calibrate_fusion(self, progress=None, **kwargs):
+            calls.append("fusion")
+            return {"weights": {"dense": 0.25, "bm25": 1.0}, "source": "test", "skipped": None}
+
+    client = Finishing([_Row("ce", str(tmp_path), True)])
+    events = []
+    result = TASKS["finish_search"](client, {}, lambda *a, **k: events.append(a))
+    assert calls == ["index", "fusion"] and not client.trained
+    assert result["index"] == {"embedded": 3} and result["fusion"]["weights"] == {"dense": 0.25, "bm25": 1.0}
+    assert "default reranker ce exists" in result["reranker"]["skipped"]
+    assert [e[:2] for e in events if len(e) >= 2 and e[1] == 3] == [(0, 3), (1, 3), (2, 3), (3, 3)]
+
+
+def test_demo_opens_the_dashboard_on_bm25_and_finishes_search_in_the_background():
     demo = (REPO / "scripts" / "demo.sh").read_text()
-    ui_branch = demo.split('if [ -z "${FINCORTEX_DEMO_NO_UI:-}" ]; then', 1)[1].split("fi\n", 1)
-    assert "fincortex.ui.background tune_reranker" in ui_branch[0] and "exec fincortex ui" in ui_branch[0]
-    assert "fincortex tune reranker --if-missing" in ui_branch[1]  # FINCORTEX_DEMO_NO_UI=1: in the foreground
-    assert demo.index("fincortex index calibrate") > demo.index("fincortex index build")
+    before, rest = demo.split('if [ -z "${FINCORTEX_DEMO_NO_UI:-}" ]; then', 1)
+    ui_branch = rest.split("fi\n", 1)
+    assert "fincortex index build --only bm25" in before and "fincortex search" in before
+    assert "fincortex.ui.background finish_search" in ui_branch[0] and "exec fincortex ui" in ui_branch[0]
+    foreground = ui_branch[1]  # FINCORTEX_DEMO_NO_UI=1: the same steps in the foreground
+    assert foreground.index("fincortex index build") < foreground.index("fincortex index calibrate") \
+        < foreground.index("fincortex tune reranker --if-missing")

@@ -100,7 +100,13 @@ def test_nothing_built_yet_is_a_clear_error(tmp_path):
     fresh(settings, store).sync(stages=("bm25",))  # a lexical index only (as pair mining builds dense only)
     assert fresh(settings, store).search("revenue", k=3, mode="bm25", rerank=False)
     with pytest.raises(IndexNotBuiltError, match="the dense index"):
-        fresh(settings, store).search("revenue", k=3, mode="hybrid", rerank=False)
+        fresh(settings, store).search("revenue", k=3, mode="dense", rerank=False)
+    # hybrid while the dense index is still being built (the demo embeds in the background): BM25 answers,
+    # and the results say the dense index was left out
+    hits = fresh(settings, store).search("revenue", k=3, mode="hybrid", rerank=False)
+    lexical = fresh(settings, store).search("revenue", k=3, mode="bm25", rerank=False)
+    assert [h.chunk_id for h in hits] == [h.chunk_id for h in lexical] and hits.not_indexed == {"dense": 15}
+    assert any("dense index is not built yet" in w and "bm25 alone" in w for w in hits.warnings)
 
 
 KILLED_BUILD = textwrap.dedent("""

@@ -74,6 +74,9 @@ def search(
 def index_build(
     spec: Annotated[Optional[str], typer.Option("--spec", help="faiss factory string (Flat, IVF1024,Flat, HNSW32, ...) or auto (chosen by corpus size).")] = None,
     rebuild: Annotated[bool, typer.Option("--rebuild", help="Start over (vectors still come from the cache).")] = False,
+    only: Annotated[Optional[list[str]], typer.Option(
+        "--only", help="Build only this index (bm25 | dense; repeatable): bm25 takes seconds, and hybrid search "
+                       "runs on it, saying so, until the dense index exists.")] = None,
     as_json: JsonFlag = False,
     db: DbOption = None,
     mirror: MirrorOption = None,
@@ -84,8 +87,9 @@ def index_build(
     client = make_client(db, mirror)
     try:
         with bars() as progress:
-            result = client.build_index(spec=spec, rebuild=rebuild, progress=progress)
-    except IndexSpecError as exc:
+            result = client.build_index(spec=spec, rebuild=rebuild, progress=progress,
+                                        stages=tuple(only) if only else None)
+    except (IndexSpecError, ValueError) as exc:
         _fail(str(exc))
     if as_json:
         print(json.dumps(result, indent=2, default=str))
@@ -136,15 +140,13 @@ def index_calibrate(
     mirror: MirrorOption = None,
 ) -> None:
     """Hybrid fusion weights for the current embedder, from the training side of the held-apart TAT-QA split."""
-    from fincortex.models.tuning.fusion import calibrate_fusion
     from fincortex.models.tuning.heldout import HeldoutError
     from fincortex.retrieval.beir import BeirFormatError
 
     client = make_client(db, mirror)
     try:
         with bars() as progress:
-            record = calibrate_fusion(client.settings, client.store, force=force, max_queries=max_queries,
-                                      progress=progress)
+            record = client.calibrate_fusion(force=force, max_queries=max_queries, progress=progress)
     except (HeldoutError, BeirFormatError, ValueError) as exc:
         _fail(str(exc))
     if as_json:

@@ -60,6 +60,11 @@ class ModelChoice:
     registry: dict[str, Any] | None = None
 
     @property
+    def spec(self) -> str | None:
+        """What to load: the resolved folder, else the name asked for; None for no model ('none')."""
+        return None if self.asked == "none" else (self.path or self.asked)
+
+    @property
     def identity(self) -> str:
         return f"{self.role}:{self.sha256 or self.path or self.asked or 'none'}"
 

@@ -50,7 +50,12 @@ def _index_box() -> bool:
         if st.button("Update index in the background", key="index_go", disabled=job_view.running("index")):
             job_view.start("index", {}, label="Update the search indexes")
         job_view.panel("index", lambda job: st.json(job.result.get("sync", job.result), expanded=False))
-    job_view.follow_latest("tune_reranker")  # the demo trains the reranker in the background
+    job_view.follow_latest("finish_search")  # the demo embeds, calibrates and trains the reranker in the background
+    if job_view.current("finish_search") is not None:
+        st.caption("Finishing search in the background: dense index, fusion weights, reranker "
+                   "(search answers from BM25 until the dense index exists, and reranks once the reranker is trained)")
+        job_view.panel("finish_search", lambda job: st.json(job.result, expanded=False))
+    job_view.follow_latest("tune_reranker")
     if job_view.current("tune_reranker") is not None:
         st.caption("Reranker training (search reranks once it is done)")
         job_view.panel("tune_reranker", lambda job: st.json(job.result, expanded=False))

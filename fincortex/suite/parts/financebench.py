@@ -31,8 +31,8 @@ def _deps(ctx, store):
 
     cfg = ctx.config
     settings = replace(ctx.work_settings(store), embedding_model=cfg.embedder.asked or cfg.embedder.path)
-    reranker = cfg.reranker.path or cfg.reranker.asked
-    options = RetrievalOptions.from_env(reranker=reranker) if reranker and reranker != "none" else RetrievalOptions.from_env()
+    reranker = cfg.reranker.spec
+    options = RetrievalOptions.from_env(reranker=reranker) if reranker else RetrievalOptions.from_env()
     return AgentDeps(settings, store, partial(service.search, store, settings, options=options),
                      partial(get_chat_model, settings))
 
@@ -47,7 +47,8 @@ def run_unit(ctx, unit: str) -> UnitResult:
     chat = ctx.config.chat.path or ctx.config.chat.asked
     n = ctx.config.profile.financebench_questions
     result = run_financebench(_deps(ctx, store), questions_file, folder / "pdfs", limit=n,
-                              config=AnalystConfig(model=chat), progress=ctx.progress)
+                              config=AnalystConfig(model=chat, rerank=ctx.config.reranker.asked != "none"),
+                              progress=ctx.progress)
     by_id = {q.financebench_id: q for q in load_questions(questions_file)}
     items: dict[str, dict[str, float | None]] = {"page@5": {}, "doc@5": {}, "numeric_correct": {}}
     for row in result["rows"]:

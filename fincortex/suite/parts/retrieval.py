@@ -32,7 +32,7 @@ def run_unit(ctx, unit: str) -> UnitResult:
     report = service.evaluate_retrieval(settings, folder, modes=("bm25", "hybrid"), max_queries=n,
                                         embedder=embedder, progress=ctx.progress)
     results: dict[str, Any] = dict(report["results"])
-    reranker = ctx.config.reranker.path or ctx.config.reranker.asked
+    reranker = ctx.config.reranker.spec
     if reranker:
         reranked = service.evaluate_retrieval(settings, folder, modes=("hybrid",), rerank=True, max_queries=n,
                                               embedder=embedder, reranker=reranker, progress=ctx.progress)
