@@ -74,7 +74,11 @@ def company_names(doc_info: Path) -> dict[str, str]:
 
 
 def ensure_store(client, pdfs: Path, names: dict[str, str], build_index: bool = True) -> dict[str, dict]:
-    """Ingest each PDF once (unchanged files are skipped by hash) and build the index when missing."""
+    """Ingest each PDF once (unchanged files are skipped by hash) and build the index when missing.
+
+    On a store that already holds these PDFs (--db of another run's store) nothing is re-ingested or
+    re-embedded, and the options here (ticker, published_at) are not re-applied to those unchanged files:
+    their stored dates stay (docs/verify.md says what that meant for the measured store)."""
     metas = {}
     for pdf in sorted(pdfs.glob("*.pdf")):
         meta = filing_meta(pdf.stem)

@@ -6,11 +6,14 @@ from __future__ import annotations
 import json
 
 import pytest
-from verify_support import AFTER_2023_FILING, BEFORE_2023_FILING, make_world
-
-from fincortex.agents.analyst.claim_parse import parse_claim
-from fincortex.agents.analyst.verify import VerifyConfig, phrasing_problem, resolve_company
+from fincortex.agents.analyst.claim_parse import hedged, parse_claim
+from fincortex.agents.analyst.verify import (
+    VerifyConfig,
+    phrasing_problem,
+    resolve_company,
+)
 from fincortex.agents.common.runs import audit_run, run_chunk_ids
+from verify_support import AFTER_2023_FILING, BEFORE_2023_FILING, make_world
 
 
 @pytest.fixture(scope="module")
@@ -106,12 +109,19 @@ def test_bad_input_is_a_clear_error(client, claim, as_of, needle):
 def test_bad_config_names_the_field():
     with pytest.raises(ValueError, match="rel_tol"):
         VerifyConfig(rel_tol=2)
+    with pytest.raises(ValueError, match="approx_tol"):
+        VerifyConfig(approx_tol=-0.1)
 
 
 def test_claim_parsing_scales_percent_and_company_names():
     p = parse_claim("What is the FY2018 capital expenditure (in USD millions) for 3M? Answer: $1577.00")
     assert p.years == [2018] and [(f.value, f.scale) for f in p.figures] == [(1577.0, 1e6)]
     assert [(f.value, f.percent) for f in parse_claim("Margin fell 1.7% to $4.6 billion").figures] == [(1.7, True), (4.6, False)]
+    # a date's day and an enumeration marker are not figures; a negative in parentheses is
+    assert [f.value for f in parse_claim("On May 26, 2023 it rose by $400 million: (1) pricing, (2,724) net").figures] \
+        == [400.0, -2724.0]
+    hedge = "The quick ratio was approximately 0.54; it sold its inventory 2.7 times"
+    assert [hedged(hedge, f) for f in parse_claim(hedge).figures] == [True, False]
     companies = {"johnsonjohnson": "JOHNSON_JOHNSON", "jpmorgan": "JPMORGAN", "3m": "3M"}
     assert resolve_company("Johnson & Johnson's FY2022 sales", companies) == "JOHNSON_JOHNSON"
     assert resolve_company("JPM's 2021 Q1 revenue", companies) == "JPMORGAN"

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import pytest
 from filings_support import sliced_3m_store
-
 from fincortex.agents.analyst.claim_metric import bind_figures, claim_metric
 from fincortex.agents.analyst.metrics import METRICS
 from fincortex.agents.analyst.verify import VerifyConfig, verify_claim
@@ -60,9 +59,38 @@ def test_which_claim_figures_state_the_metric():
     roa = next(m for m in METRICS if m.name == "return on assets")
     bound = bind_figures("Capex/revenue: 5.1%. Its ROA of only 1.82% in 2022 and 3.39% in 2021, and 5.6% later.", roa)
     assert [(b.figure.value, b.year, b.change) for b in bound] == [(1.82, 2022, False), (3.39, 2021, False)]
-    margin, figures = claim_metric("What drove operating margin change? Answer: it decreased by 1.7% on a lower gross margin.")
+    margin, _figures = claim_metric("What drove operating margin change? Answer: it decreased by 1.7% on a lower gross margin.")
     assert margin.name == "operating margin"  # the metric named first, not the first of METRICS named anywhere
     assert claim_metric("It manages its CAPEX well: Return on Assets = 12.4%")[0] == roa  # capex states no amount
     assert [(b.figure.value, b.change) for b in bind_figures("operating margin decreased by 1.7%", margin)] == [(1.7, True)]
     assert [b.change for b in bind_figures("operating margin decreased to 21.7%", margin)] == [False]
     assert bind_figures("operating margin was 0.2", margin) == []  # a margin is a percentage
+    capex, (b,) = claim_metric("What is the FY2021 capital expenditure (in USD billions) for PepsiCo? Answer: $4.60")
+    assert capex.name == "capital expenditure" and b.figure.amount == 4.6e9  # the unit hint scales the figure
+    growth, (g,) = claim_metric("Not a high growth company: sales grew by 1.3% in FY2022.")
+    assert growth.name == "revenue growth" and (g.year, g.change) == (2022, False)  # a growth rate is the change
+
+
+def _item(statement: str, name: str, period: str, value: float):
+    from datetime import datetime
+
+    from fincortex.agents.analyst.statements import LineItem
+
+    return LineItem(1, "JNJ_2022_10K", 5, statement, name, None, period, 0, value, 1e6, "USD millions", str(value),
+                    datetime(2023, 2, 1))
+
+
+def test_a_53_week_year_whose_balance_columns_carry_fiscal_years_is_read_by_fiscal_year():
+    from fincortex.agents.analyst.claim_metric import _value
+    from fincortex.agents.analyst.scope import FilingRef
+
+    turnover = next(m for m in METRICS if m.name == "inventory turnover")
+    filing = FilingRef(1, "JNJ_2022_10K", "JNJ", None, "JNJ", "10-K", 2022, None, "2023-01-01")
+    by_fiscal_year = [_item("income", "Cost of products sold", "2022", 31089),
+                      _item("balance", "Inventories", "2022", 12483), _item("balance", "Inventories", "2021", 10387)]
+    value, result, _expression = _value(turnover, by_fiscal_year, 2022, "inventory turnover", filing, None)
+    assert [u.value for u in result.inputs] == [31089, 12483, 10387] and value == pytest.approx(31089 / 11435)
+    by_period_end = [_item("income", "Cost of products sold", "2022", 31089),
+                     _item("balance", "Inventories", "2023", 12483), _item("balance", "Inventories", "2022", 10387)]
+    value, result, _expression = _value(turnover, by_period_end, 2022, "inventory turnover", filing, None)
+    assert [u.value for u in result.inputs] == [31089, 12483, 10387]

@@ -16,7 +16,8 @@ here the same computation is held against the claim's figure:
 - which period: the inputs are read for that fiscal year from the scoped filings (a 10-K also prints the
   year before, so a claim about FY2021 is checked against FY2021's columns of the FY2022 filing);
 - compare: the claim's figure against the unrounded result, within the claim's own rounding (half its
-  last written digit) or the relative tolerance, whichever is larger (signs ignored, as in
+  last written digit) or the relative tolerance (VerifyConfig.rel_tol, approx_tol for a hedged figure:
+  "approximately 0.54"), whichever is larger (signs ignored, as in
   claim_compare: an outflow may be written either way);
 - equal: status 'computed' (the formula and each input cited with its page); different: 'contradicted'
   (the computed value and its inputs said); an input missing: no check, a note naming the input, and
@@ -30,14 +31,26 @@ re-checks it like a search.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from fincortex.agents.analyst.claim_compare import FigureCheck
-from fincortex.agents.analyst.claim_parse import UNIT_HINT, Figure, ParsedText, figures_in
-from fincortex.agents.analyst.metrics import (METRICS, ComputedAnswer, Metric, UsedInput, compute_metric,
-                                              detect_metric)
+from fincortex.agents.analyst.claim_parse import (
+    UNIT_HINT,
+    Figure,
+    ParsedText,
+    parse_claim,
+)
+from fincortex.agents.analyst.metrics import (
+    METRICS,
+    ComputedAnswer,
+    Metric,
+    UsedInput,
+    compute_metric,
+    detect_metric,
+)
 from fincortex.agents.analyst.scope import FilingRef, QuestionScope
 from fincortex.agents.analyst.statements import LineItem, read_statement_rows
 from fincortex.agents.common.calculator import calculate
@@ -48,6 +61,22 @@ CHANGE = re.compile(r"\b(?:by|change[ds]?|increased?|decreased?|declined?|droppe
                     r"expanded|contracted|up|down)\s*(?:of\s*|by\s*)?[-$(\s]*$", re.IGNORECASE)
 YEAR_AFTER = re.compile(r"[^.;\n\d]{0,12}?\b(?:in|for|of|during|at)?\s*(?:FY\s?'?|fiscal\s+(?:year\s+)?)?"
                         r"((?:19|20)\d{2})\b", re.IGNORECASE)
+
+
+# how claims write a growth metric that metrics.py's question patterns do not catch ("sales grew by 1.3%"):
+# metric name -> a pattern on the claim, tried after the metric's own
+ALIASES = {
+    "revenue growth": r"\b(?:revenues?|net sales|sales)\s+(?:grew|increased|rose|declined|decreased|fell|dropped)\b",
+    "operating income growth": r"\boperating income\s+(?:grew|increased|rose|declined|decreased|fell|dropped)\b",
+}
+
+
+def _mention(metric: Metric, text: str) -> re.Match | None:
+    """Where the text names the metric: its question pattern, else its claim alias."""
+    found = re.search(metric.asks, text, re.IGNORECASE)
+    if found is None and metric.name in ALIASES:
+        found = re.search(ALIASES[metric.name], text, re.IGNORECASE)
+    return found
 
 
 @dataclass(frozen=True)
@@ -87,10 +116,9 @@ def claim_metrics(claim: str) -> list[Metric]:
     METRICS that matches anywhere, so "operating margin ... decrease in gross margin" would be a
     gross-margin claim); at the same position, METRICS' order (the more specific name first: "EBITDA
     margin" before "EBITDA")."""
-    if detect_metric(claim) is None:
+    if detect_metric(claim) is None and not any(re.search(a, claim, re.IGNORECASE) for a in ALIASES.values()):
         return []
-    found = [(m.start(), i, metric) for i, metric in enumerate(METRICS)
-             for m in [re.search(metric.asks, claim, re.IGNORECASE)] if m]
+    found = [(m.start(), i, metric) for i, metric in enumerate(METRICS) for m in [_mention(metric, claim)] if m]
     return [metric for _start, _i, metric in sorted(found, key=lambda t: (t[0], t[1]))]
 
 
@@ -108,10 +136,11 @@ def bind_figures(claim: str, metric: Metric) -> list[Bound]:
     """The claim figures that state the metric (see the module doc). Offsets are those of parse_claim's
     body (the claim with its unit hint blanked), so they match ParsedText.figures."""
     body = UNIT_HINT.sub(" ", claim)
-    mention = re.search(metric.asks, body, re.IGNORECASE)
+    mention = _mention(metric, body)
     if mention is None:
         return []
-    figures = [f for f in figures_in(body) if f.start >= mention.end() and compatible(metric, f)]
+    # parse_claim's figures: a unit hint ("in USD billions") scales the bare amounts as the writer meant them
+    figures = [f for f in parse_claim(claim).figures if f.start >= mention.end() and compatible(metric, f)]
     bound = []
     for f in figures:
         tail = body[f.start + len(f.text.lstrip("-\u2212($ ")):][:40]
@@ -119,7 +148,8 @@ def bind_figures(claim: str, metric: Metric) -> list[Bound]:
         if year and re.search(r"\b(?:from|since|compared|versus|vs)\b", tail[:year.start(1)], re.IGNORECASE):
             year = None  # "by 3% from FY2021": the base year, not the figure's
         head = body[max(mention.start(), f.start - 30):f.start]
-        bound.append(Bound(f, int(year.group(1)) if year else None, bool(CHANGE.search(head))))
+        change = bool(CHANGE.search(head)) and not metric.name.endswith("growth")  # a growth rate is a change
+        bound.append(Bound(f, int(year.group(1)) if year else None, change))
     with_year = [b for b in bound if b.year is not None]
     return with_year or bound[:1]
 
@@ -159,7 +189,12 @@ def _value(metric: Metric, rows: list[LineItem], year: int, claim: str, filing: 
     """The metric for fiscal year `year` from one filing's rows: (unrounded value or None, the computed
     answer with its inputs and missing inputs, the expression evaluated)."""
     rows = [r for r in rows if r.doc_id == filing.doc_id]
-    result = compute_metric(metric, rows, year, claim, recorder, period_end=_period_end(filing, year))
+    end = _period_end(filing, year)
+    if end and filing.period_end and not any(r.statement == "balance" and r.period == filing.period_end[:4] for r in rows):
+        # the balance sheet heads its columns with fiscal years, not with the period end's calendar year
+        # (J&J's FY2022 10-K as read: 2022 / 2021): reading by period end would take FY2022 for FY2021
+        end = None
+    result = compute_metric(metric, rows, year, claim, recorder, period_end=end)
     if result.missing:
         return None, result, None
     try:
@@ -200,10 +235,11 @@ def _show(value: float, how: str) -> str:
 
 
 def check_metric(claim: str, parsed: ParsedText, scope: QuestionScope | None, filings: list[FilingRef], store: Any,
-                 bound: datetime, rel_tol: float, recorder: Any = None) -> MetricVerdict | None:
+                 bound: datetime, rel_tol: Callable[[Figure], float], recorder: Any = None) -> MetricVerdict | None:
     """The computed-metric checks of a claim, or None when the claim names no known metric, does not name
     exactly one company with filings available by `bound`, or has no figure of the metric's kind.
-    `filings`: scope.load_filings(store, bound), the filings public by the bound."""
+    `filings`: scope.load_filings(store, bound), the filings public by the bound; `rel_tol`: the relative
+    tolerance of a claim figure (wider for a hedged one, "approximately 0.54")."""
     if scope is None or not scope.active or store is None:
         return None
     named = claim_metric(claim)
@@ -211,9 +247,9 @@ def check_metric(claim: str, parsed: ParsedText, scope: QuestionScope | None, fi
         return None
     metric, figures = named
     if len(scope.companies) != 1:
-        return MetricVerdict(metric.name, [], set(), [], [
+        return MetricVerdict(metric.name, [], set(), [], [(
             f"{metric.name}: the claim names {len(scope.companies)} companies ({', '.join(scope.companies)}); "
-            "not computed, the figures go to the passage checks"])
+            "not computed, the figures go to the passage checks")])
     rows = read_statement_rows(store, scope.doc_ids, as_of=bound)
     checks: list[FigureCheck] = []
     checked: set[int] = set()
@@ -248,12 +284,13 @@ def check_metric(claim: str, parsed: ParsedText, scope: QuestionScope | None, fi
                          f"available by {bound:%Y-%m-%d}; the figure {b.figure.text} goes to the passage checks")
             continue
         target, tol, how = _target(metric, b.figure, used, b.change)
-        equal = abs(abs(target) - abs(value)) <= max(tol, rel_tol * abs(target), 1e-12)
+        equal = abs(abs(target) - abs(value)) <= max(tol, rel_tol(b.figure) * abs(target), 1e-12)
         evidence = input_citations(store, used, bound)
         inputs_text = "; ".join(f"{u.name} = {u.line_item} {u.period} = {u.value:,.2f} ({u.doc_name} p. {u.page})"
                                 if u.page else f"{u.name} = {u.label} {u.period}: not in the statements, counted as 0"
                                 for u in used)
-        detail = (f"{label} computed from {filing.doc_name}'s statements, {metric.name} = {metric.formula}: "
+        evaluated = f" = {expression}" if not b.change else ""
+        detail = (f"{label} computed from {filing.doc_name}'s statements, {metric.name} = {metric.formula}{evaluated}: "
                   f"{_show(value, how)}" + ("" if equal else f", not {b.figure.text}") + f" (inputs: {inputs_text})")
         checks.append(FigureCheck(b.figure.text, "computed" if equal else "contradicted", detail, evidence,
                                   rule="computed metric equal" if equal else "computed metric differs"))

@@ -110,6 +110,8 @@ def figures_in(text: str, inherited_scale: float | None = None) -> list[Figure]:
         after = text[m.end("num"):m.end("num") + 2]
         if not m.group("cur") and (before.isalpha() or re.match(r"[A-Za-z]|-[A-Za-z]", after)):
             continue  # part of a name, not a figure: 'Q2', 'FY22', '3M', '10-K', '8K'
+        if _is_day(m, text) or _is_list_marker(m, text):
+            continue
 
         value = float(num.replace(",", ""))
         negative = bool(m.group("neg")) and (m.group("neg") != "(" or bool(m.group("close")))
@@ -124,6 +126,35 @@ def figures_in(text: str, inherited_scale: float | None = None) -> list[Figure]:
         decimals = len(num.split(".")[1]) if "." in num else 0
         out.append(Figure(m.group(0).strip(), value, scale, pct, decimals, m.start("num"), explicit))
     return out
+
+
+MONTH = re.compile(r"\b(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
+                   r"Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?\s*$", re.IGNORECASE)
+
+
+def _plain(m: re.Match) -> bool:
+    return not (m.group("cur") or m.group("pct") or m.group("scale") or "," in m.group("num") or "." in m.group("num"))
+
+
+def _is_day(m: re.Match, text: str) -> bool:
+    """The day of a date ('May 26, 2023', 'At December 31'), not a figure (why: a date's day read as a
+    value matched claims and contradicted them with '26' or '31')."""
+    return _plain(m) and 1 <= int(m.group("num")) <= 31 and bool(MONTH.search(text[max(0, m.start("num") - 12):m.start("num")]))
+
+
+def _is_list_marker(m: re.Match, text: str) -> bool:
+    """'(1) usual and customary pricing ...': an enumeration or footnote marker, not minus one."""
+    return (_plain(m) and m.group("neg") == "(" and bool(m.group("close")) and len(m.group("num")) == 1
+            and bool(re.match(r"\s*[A-Za-z]", text[m.end():m.end() + 3])))
+
+
+HEDGE = re.compile(r"\b(?:approximately|approx\.?|roughly|about|around|nearly|almost|some|~)\s*$", re.IGNORECASE)
+
+
+def hedged(text: str, f: Figure) -> bool:
+    """Whether the writer hedged the figure ("approximately 0.54", "roughly 2.7 times"): it is then not
+    meant to the last written digit."""
+    return bool(HEDGE.search(text[max(0, f.start - 20):f.start].rstrip("$ ")))
 
 
 def header_scale(text: str) -> float | None:
