@@ -51,3 +51,13 @@ def test_a_statement_question_reads_the_statement_pages_first(world):
     assert plain.hits and all(h["rank"] >= 1 for h in plain.hits)
     other = ask_question(deps, "Who signed 3M's FY2022 annual report?", config=CONFIG)
     assert other.hits and all(h["rank"] >= 1 for h in other.hits)  # names no statement: nothing pinned
+
+
+def test_page_diverse_order_covers_more_pages_and_drops_nothing():
+    from fincortex.agents.analyst.graph import page_diverse
+
+    hits = [{"chunk_id": i, "doc_id": doc, "page_start": page} for i, (doc, page) in
+            enumerate([(1, 64), (1, 64), (1, 62), (1, 64), (2, 64), (1, None), (1, None), (1, 32)])]
+    out = page_diverse(hits)
+    assert [h["chunk_id"] for h in out] == [0, 2, 4, 5, 6, 7, 1, 3]  # pageless hits are never merged
+    assert sorted(h["chunk_id"] for h in out) == list(range(len(hits)))

@@ -261,7 +261,7 @@ class Analyst:
             notes.append(self._search.reranked_note)
         if not by_id:
             notes.append(f"no chunk available by {state['as_of']} matches the question")
-        hits = sorted(by_id.values(), key=lambda r: (r["rank"], -r["score"]))
+        hits = page_diverse(sorted(by_id.values(), key=lambda r: (r["rank"], -r["score"])))
         return {"hits": hits, "notes": notes}
 
     def compute(self, state: AnalystState) -> AnalystState:
@@ -275,7 +275,12 @@ class Analyst:
         if metric is None:
             return {"computed": {}, **self._statement_pages(state)}
         as_of = parse_as_of(state["as_of"])
-        rows = read_statement_rows(self.store, scope["doc_ids"], as_of=as_of)
+        # the primary statements first: a line item also printed in a note's table is read where the
+        # statement prints it (find_line_item takes the first match in row order)
+        primary = {(doc, page) for doc in scope["doc_ids"]
+                   for page in primary_statement_pages(self.store, doc, as_of).values()}
+        rows = sorted(read_statement_rows(self.store, scope["doc_ids"], as_of=as_of),
+                      key=lambda r: (r.doc_id, r.page) not in primary)
         result: ComputedAnswer = compute_metric(metric, rows, scope.get("fiscal_year"), state["question"],
                                                 self._recorder, period_end=scope.get("period_end"))
         extra = {} if result.ok else self._statement_pages(state)
@@ -431,6 +436,19 @@ def missing_inputs_answer(computed: dict, scope: dict) -> str:
     where = ", ".join(scope.get("doc_names") or ()) or "the filing"
     return (f"The {computed['metric']} cannot be computed from {where}: "
             f"{'; '.join(computed['missing'])} not found in its statement tables.")
+
+
+def page_diverse(hits: list[dict]) -> list[dict]:
+    """The first hit of each (document, page) in order, then the pages' further hits in order. Why: search
+    ranks chunks, and several chunks of one page often lead (a statement page cut into table chunks); the
+    evidence and the passages then cover as many pages as there are slots, and no hit is dropped."""
+    seen: set[tuple] = set()
+    first, later = [], []
+    for h in hits:
+        key = (h.get("doc_id"), h.get("page_start"))
+        (later if key in seen and key[1] is not None else first).append(h)
+        seen.add(key)
+    return first + later
 
 
 def _distinct(inputs: list[dict]) -> list[dict]:
