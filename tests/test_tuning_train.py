@@ -54,7 +54,9 @@ def test_embedder_tuning_registers_lineage(tuned, tiny_embedder):
 
 def test_reranker_from_tuned_embedder_becomes_default(tuned):
     client, embedder = tuned
-    result = client.tune_reranker(RerankTuneConfig(eval_queries=8, **FAST))  # newest tuned embedder, same pairs
+    # newest tuned embedder, same pairs; 3 steps cannot be trusted to beat the first stage: forced default
+    result = client.tune_reranker(RerankTuneConfig(eval_queries=8, force_default=True, **FAST))
+    assert result.metrics["made_default"] is True
     record = registry.get_default(client.store, "reranker")
     assert record.name == "tiny-fin-reranker" == result.name and record.sha256 == model_digest(result.path)
     (parent,) = record.parents
@@ -127,3 +129,15 @@ def test_bad_settings_are_refused(corpus_client):
 
     result = CliRunner().invoke(app, ["tune", "embedder", "--max-pairs", "ectsum"])
     assert result.exit_code == 2 and "expected SOURCE=N" in result.output
+
+
+def test_a_reranker_becomes_the_default_only_when_it_beats_the_first_stage():
+    from fincortex.models.tuning.reranker import default_decision
+
+    better = {"heldout_rerank_ndcg@10": 0.61, "heldout_rerank_base_ndcg@10": 0.53}
+    worse = {"heldout_rerank_ndcg@10": 0.39, "heldout_rerank_base_ndcg@10": 0.53}
+    assert default_decision(better, set_default=True) == (True, None)
+    made, why = default_decision(worse, set_default=True)
+    assert not made and "0.3900" in why and "0.5300" in why and "--force-default" in why
+    assert default_decision(worse, set_default=True, force=True) == (True, None)
+    assert default_decision(better, set_default=False) == (False, None)

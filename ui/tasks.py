@@ -218,7 +218,10 @@ def tune_reranker(client: Client, params: dict[str, Any], report: Report) -> Any
             report(1, 1, f"default reranker {current[0].name} exists: nothing to train")
             return {"skipped": f"default reranker {current[0].name} exists ({current[0].path})"}
     report(0, None, "training the search reranker (search keeps working meanwhile, without reranking)")
-    return to_jsonable(method(progress=events(report), **params).to_dict())
+    result = to_jsonable(method(progress=events(report), **params).to_dict())
+    if result.get("metrics", {}).get("not_default_because"):
+        report(1, 1, f"reranker not made the default: {result['metrics']['not_default_because']}")
+    return result
 
 
 def finish_search(client: Client, params: dict[str, Any], report: Report) -> Any:

@@ -71,6 +71,8 @@ def _print_result(result, as_json: bool) -> None:
     if "heldout_rerank_ndcg@10" in m:
         console.print(f"held-apart TAT-QA top-{m['first_stage_depth']} nDCG@10: first stage "
                       f"{m['heldout_rerank_base_ndcg@10']:.4f} -> reranked {m['heldout_rerank_ndcg@10']:.4f}")
+    if m.get("not_default_because"):
+        console.print(f"[yellow]not made the default[/yellow]: {m['not_default_because']}")
 
 
 def tune_embedder(
@@ -135,7 +137,11 @@ def tune_reranker(
     eval_queries: Annotated[int, typer.Option(help="Held-apart queries scored after training (x20 passages).")] = 60,
     time_budget: BudgetOption = 17.0,
     seed: SeedOption = 0,
-    set_default: Annotated[bool, typer.Option("--set-default/--no-set-default")] = True,
+    set_default: Annotated[bool, typer.Option(
+        "--set-default/--no-set-default",
+        help="Make it the default reranker when it beats the first stage on the held-apart sample.")] = True,
+    force_default: Annotated[bool, typer.Option(
+        "--force-default", help="Make it the default even when it does not beat the first stage.")] = False,
     if_missing: Annotated[bool, typer.Option(
         "--if-missing", help="Do nothing when a default reranker exists (the demo's cached step).")] = False,
     overwrite: OverwriteOption = False,
@@ -160,7 +166,7 @@ def tune_reranker(
             pairs=_pairs_config(source, max_pairs, negatives, seed, None, None), n_negatives=negatives,
             max_pairs=train_pairs, epochs=epochs, max_steps=max_steps, batch_size=batch_size, learning_rate=lr,
             max_length=max_length, eval_queries=eval_queries, time_budget_min=time_budget, seed=seed, set_default=set_default,
-            overwrite=overwrite)
+            force_default=force_default, overwrite=overwrite)
         with bars() as progress:
             result = client.tune_reranker(config, progress=progress)
     except (*_errors(), ValueError) as exc:

@@ -1,5 +1,6 @@
 """`fincortex tune reranker`: a CrossEncoder initialised from the (tuned) embedder's transformer, trained
-on the same pairs run with its hard negatives, registered as kind 'reranker' and made the default.
+on the same pairs run with its hard negatives, registered as kind 'reranker' and made the default when
+it reranks the held-apart sample better than the first stage it starts from (else kept, not the default).
 
 Why start from the embedder: no pretrained cross-encoder installs offline, and the tuned embedder's
 transformer already knows the domain's vocabulary; only the one-logit head starts from scratch.
@@ -16,6 +17,7 @@ import shutil
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 from fincortex.config import Settings
 from fincortex.models.tuning.embedder import TuneResult, get_pairs
@@ -48,7 +50,8 @@ class RerankTuneConfig:
     eval_steps: int | None = None  # also evaluate every N steps (costly on a CPU); always after training
     time_budget_min: float = 17.0
     seed: int = 0
-    set_default: bool = True
+    set_default: bool = True  # when it beats the first stage on the held-apart sample (default_decision)
+    force_default: bool = False  # the default even when it does not
     overwrite: bool = False
 
     def check(self) -> None:
@@ -182,19 +185,40 @@ def run_rerank_tuning(config: RerankTuneConfig, settings: Settings, store: Store
                if k.split("_", 1)[1] in ("ndcg@10", "mrr@10", "base_ndcg@10", "base_mrr@10")}
     metrics.update({"heldout_rerank_queries": len(samples), "first_stage_depth": FIRST_STAGE_DEPTH,
                     "during_training": during, "train_seconds": round(time.monotonic() - started, 1)})
+    made, why_not = default_decision(metrics, config.set_default, config.force_default)
+    metrics["made_default"] = made
+    if why_not:
+        metrics["not_default_because"] = (f"{why_not} ({steps} of {total} steps"
+                                          + (", stopped at the time budget" if stopper.stopped_early else "") + ")")
     tmp = out.with_name(out.name + ".training")
     shutil.rmtree(tmp, ignore_errors=True)
     model.to("cpu").save_pretrained(str(tmp))
     publish(tmp, out)
     device, precision = precision_label(device_args)
     hyper = {k: v for k, v in asdict(config).items() if k not in {"embedder", "name", "pairs_run", "pairs",
-                                                                    "set_default", "overwrite"}}
+                                                                    "set_default", "force_default", "overwrite"}}
     hyper.update({"device": device, "precision": precision, "steps_planned": total, "steps_done": steps,
                   "stopped_early_at_time_budget": bool(stopper.stopped_early), "train_rows": len(dataset)})
     card = _register(store, config, name, out, start, run, split, n_pairs, hyper, metrics)
     _export_for_search(settings, out, progress)
     return TuneResult("reranker", name, out, run.run_id, steps, bool(stopper.stopped_early), card.metrics,
                       time.monotonic() - started)
+
+
+def default_decision(metrics: dict[str, Any], set_default: bool, force: bool = False) -> tuple[bool, str | None]:
+    """(make it the default?, why not). Search reranks with the default reranker, so only one that beats the
+    first-stage order it reranks on the held-apart sample becomes it (a run cut short by the time budget on
+    a busy machine can be worse than none); `force` makes it the default anyway."""
+    if not set_default:
+        return False, None
+    if force:
+        return True, None
+    gain = metrics["heldout_rerank_ndcg@10"] - metrics["heldout_rerank_base_ndcg@10"]
+    if gain > 0:
+        return True, None
+    return False, (f"reranked nDCG@10 {metrics['heldout_rerank_ndcg@10']:.4f} is not above the first stage's "
+                   f"{metrics['heldout_rerank_base_ndcg@10']:.4f} on the held-apart sample: registered, not the "
+                   "default (--force-default overrides)")
 
 
 def _export_for_search(settings: Settings, out, progress: Progress | None) -> None:
@@ -226,5 +250,5 @@ def _register(store, config, name, out, start, run, split, n_pairs, hyper, metri
         data_summary={"pairs_run": run.run_id, "pairs_used": n_pairs, "pairs": run.summary, "miner": run.miner,
                       "heldout_split": {k: v for k, v in split.describe().items() if k != "eval_contexts"}},
         hyperparams=hyper, metrics=metrics))
-    registry.register(store, card, str(out), make_default=config.set_default)
+    registry.register(store, card, str(out), make_default=bool(metrics["made_default"]))
     return card
