@@ -52,6 +52,7 @@ from fincortex.agents.analyst.metrics import (
     detect_metric,
 )
 from fincortex.agents.analyst.scope import FilingRef, QuestionScope
+from fincortex.agents.analyst.statement_pages import page_chunks
 from fincortex.agents.analyst.statements import LineItem, read_statement_rows
 from fincortex.agents.common.calculator import calculate
 from fincortex.agents.common.errors import ToolError
@@ -305,22 +306,14 @@ def check_metric(claim: str, parsed: ParsedText, scope: QuestionScope | None, fi
 
 
 def input_citations(store: Any, inputs: list[UsedInput], as_of: datetime) -> list[dict]:
-    """For each input with a page: the chunk of that page that prints it (a table chunk holding the line
-    item first, else any chunk of the page), available by as_of, as a verification citation."""
+    """For each input with a page: the chunk of that page that prints it (statement_pages.page_chunks: a
+    table chunk holding the line item first), available by as_of, as a verification citation."""
+    wanted = [(u.doc_id, u.page, u.line_item) for u in inputs if u.page]  # no page: an optional input the statements lack
+    chunks = page_chunks(store, wanted, as_of)
     out: dict[int, dict] = {}
-    with store.read() as conn:
-        for u in inputs:
-            if not u.page:
-                continue  # an optional input the statements lack
-            rows = conn.execute(
-                "SELECT c.chunk_id, c.doc_id, c.text, d.title, d.ticker, c.page_start, greatest(c.available_at, d.available_at) "
-                "FROM chunks c JOIN documents d ON d.doc_id = c.doc_id WHERE c.doc_id = ? AND c.page_start <= ? "
-                "AND coalesce(c.page_end, c.page_start) >= ? AND c.available_at <= ? AND d.available_at <= ? "
-                "ORDER BY c.is_table DESC, c.ordinal", [u.doc_id, u.page, u.page, as_of, as_of]).fetchall()
-            if not rows:
-                continue
-            best = next((r for r in rows if u.line_item.lower() in r[2].lower()), rows[0])
-            out.setdefault(int(best[0]), {"chunk_id": int(best[0]), "doc_id": int(best[1]), "document": best[3],
-                                          "ticker": best[4], "page": u.page,
-                                          "available_at": best[6].isoformat(sep=" ")})
+    for key in wanted:
+        c = chunks.get(key)
+        if c is not None:
+            out.setdefault(c["chunk_id"], {"chunk_id": c["chunk_id"], "doc_id": c["doc_id"], "document": c["title"],
+                                           "ticker": c["ticker"], "page": key[1], "available_at": c["available_at"]})
     return list(out.values())

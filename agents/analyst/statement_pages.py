@@ -65,17 +65,19 @@ def primary_statement_pages(store: Any, doc_id: int, as_of: datetime | None = No
 
 def page_chunks(store: Any, wanted: list[tuple[int, int, str]], as_of: datetime | None) -> dict[tuple, dict]:
     """For each (doc_id, page, text hint): the chunk that shows that page: a table chunk of it holding the
-    hint (a line item), else its first table chunk, else any chunk of the page (available by as_of)."""
+    hint (a line item), else its first table chunk, else any chunk of the page (it and its document
+    available by as_of; `available_at` is the later of the two)."""
     out: dict[tuple, dict] = {}
     if store is None or not wanted:
         return out
     with store.read() as conn:
         for doc_id, page, hint in wanted:
             rows = conn.execute(
-                "SELECT c.chunk_id, c.doc_id, c.text, d.title, d.source, d.ticker, c.available_at, c.page_start, c.page_end, "
-                "c.is_table FROM chunks c JOIN documents d ON d.doc_id = c.doc_id WHERE c.doc_id = ? AND c.page_start <= ? "
-                "AND coalesce(c.page_end, c.page_start) >= ? AND c.available_at <= ? ORDER BY c.is_table DESC, c.ordinal",
-                [doc_id, page, page, as_of or datetime.max]).fetchall()
+                "SELECT c.chunk_id, c.doc_id, c.text, d.title, d.source, d.ticker, greatest(c.available_at, d.available_at), "
+                "c.page_start, c.page_end, c.is_table FROM chunks c JOIN documents d ON d.doc_id = c.doc_id "
+                "WHERE c.doc_id = ? AND c.page_start <= ? AND coalesce(c.page_end, c.page_start) >= ? "
+                "AND c.available_at <= ? AND d.available_at <= ? ORDER BY c.is_table DESC, c.ordinal",
+                [doc_id, page, page, as_of or datetime.max, as_of or datetime.max]).fetchall()
             if not rows:
                 continue
             best = next((r for r in rows if hint and hint.lower() in r[2].lower()), rows[0])
