@@ -70,6 +70,13 @@ def test_reranker_from_tuned_embedder_becomes_default(tuned):
     report = client.evaluate_retrieval(beir, modes=("dense",), rerank=True, max_queries=4, embedder="tiny-fin")
     assert report["embedder"]["path"] == str(embedder.path) and report["reranker"] == record.path
     assert "dense+rerank" in report["results"]
+    # without force: default search with and without the new reranker on held-apart queries decides
+    gated = client.tune_reranker(RerankTuneConfig(eval_queries=8, name="tiny-gated", **FAST))
+    m = gated.metrics
+    assert m["gate_queries"] == 8 and m["made_default"] == (m["gate_search_rerank_ndcg@10"] > m["gate_search_ndcg@10"])
+    default = registry.get_default(client.store, "reranker").name
+    assert default == ("tiny-gated" if m["made_default"] else "tiny-fin-reranker")
+    assert m["made_default"] or "held-apart queries" in m["not_default_because"]
 
 
 def test_missing_or_corrupt_start_model_is_a_clear_error(corpus_client, tiny_embedder, tmp_path):
@@ -131,13 +138,13 @@ def test_bad_settings_are_refused(corpus_client):
     assert result.exit_code == 2 and "expected SOURCE=N" in result.output
 
 
-def test_a_reranker_becomes_the_default_only_when_it_beats_the_first_stage():
+def test_a_reranker_becomes_the_default_only_when_default_search_scores_higher_with_it():
     from fincortex.models.tuning.reranker import default_decision
 
-    better = {"heldout_rerank_ndcg@10": 0.61, "heldout_rerank_base_ndcg@10": 0.53}
-    worse = {"heldout_rerank_ndcg@10": 0.39, "heldout_rerank_base_ndcg@10": 0.53}
+    better = {"gate_search_rerank_ndcg@10": 0.69, "gate_search_ndcg@10": 0.67, "gate_queries": 60}
+    worse = {"gate_search_rerank_ndcg@10": 0.6695, "gate_search_ndcg@10": 0.6724, "gate_queries": 60}
     assert default_decision(better, set_default=True) == (True, None)
     made, why = default_decision(worse, set_default=True)
-    assert not made and "0.3900" in why and "0.5300" in why and "--force-default" in why
+    assert not made and "0.6695" in why and "0.6724" in why and "60 held-apart" in why and "--force-default" in why
     assert default_decision(worse, set_default=True, force=True) == (True, None)
     assert default_decision(better, set_default=False) == (False, None)
