@@ -176,9 +176,11 @@ def main() -> None:
     _write(args.out, report, systems, runs, data, done, started)
     print(json.dumps(report["results"], indent=1))
     if args.financebench_db is not None:
-        report["financebench"] = financebench_part(client, embedder, args, deadline,
-                                                   lambda: args.out.write_text(json.dumps(report, indent=2, default=str)))
-        args.out.write_text(json.dumps(report, indent=2, default=str))
+        def checkpoint(part: dict) -> None:
+            report["financebench"] = part
+            args.out.write_text(json.dumps(report, indent=2, default=str))
+
+        checkpoint(financebench_part(client, embedder, args, deadline, checkpoint))
         print(json.dumps(report["financebench"]["results"], indent=1))
 
 
@@ -219,7 +221,7 @@ def financebench_part(client: Client, embedder, args, deadline: float, checkpoin
                                                  "page_end": h.page_end, "chunk_id": int(h.chunk_id)} for h in hits]
         part["results"] = _financebench_results(systems, ranked, questions)
         part["n_questions_evaluated"] = i + 1
-        checkpoint()
+        checkpoint(part)
         print(f"financebench {i + 1}/{len(questions)}, load {load()}", flush=True)
     part["results"] = _financebench_results(systems, ranked, questions)
     part["load_end"] = load()
