@@ -235,7 +235,9 @@ def finish_search(client: Client, params: dict[str, Any], report: Report) -> Any
     fusion = _sdk(client, "calibrate_fusion")(progress=events(report))
     report(2, 3, "step 3/3: the search reranker")
     reranker = tune_reranker(client, {"if_missing": True}, report)
-    report(3, 3, "search is complete: hybrid + rerank")
+    kept_out = (reranker.get("metrics") or {}).get("not_default_because") if isinstance(reranker, dict) else None
+    report(3, 3, "search is complete: hybrid, not reranked (the trained reranker did not raise it)" if kept_out
+           else "search is complete: hybrid + rerank")
     return to_jsonable({"index": built.get("sync"), "fusion": {k: fusion.get(k) for k in ("weights", "source", "skipped")},
                         "reranker": reranker})
 

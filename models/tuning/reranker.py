@@ -50,7 +50,7 @@ class RerankTuneConfig:
     eval_steps: int | None = None  # also evaluate every N steps (costly on a CPU); always after training
     time_budget_min: float = 17.0
     seed: int = 0
-    set_default: bool = True  # when it beats the first stage on the held-apart sample (default_decision)
+    set_default: bool = True  # when default search scores higher with it on held-apart queries (search_gate)
     force_default: bool = False  # the default even when it does not
     overwrite: bool = False
 
