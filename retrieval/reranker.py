@@ -27,7 +27,7 @@ class RerankerUnavailable(StageUnavailable):
 
 
 UNAVAILABLE_HINT = (
-    "no reranker configured: train one with `fincortex tune reranker` (the default once it beats the first stage), or point "
+    "no reranker configured: train one with `fincortex tune reranker` (the default once search scores higher with it), or point "
     "FINCORTEX_RERANKER at a sentence-transformers CrossEncoder folder or hub id"
 )
 

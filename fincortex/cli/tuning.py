@@ -149,7 +149,7 @@ def tune_reranker(
     db: DbOption = None,
     mirror: MirrorOption = None,
 ) -> None:
-    """Train a cross-encoder reranker from the (tuned) embedder on the same pairs; the default if it beats the first stage."""
+    """Train a cross-encoder reranker from the (tuned) embedder on the same pairs; the default if search scores higher with it."""
     from fincortex.models.tuning.reranker import RerankTuneConfig
 
     client = make_client(db, mirror)
