@@ -139,7 +139,7 @@ def tune_reranker(
     seed: SeedOption = 0,
     set_default: Annotated[bool, typer.Option(
         "--set-default/--no-set-default",
-        help="Make it the default reranker when it beats the first stage on the held-apart sample.")] = True,
+        help="Make it the default reranker when default search scores higher with it on held-apart queries.")] = True,
     force_default: Annotated[bool, typer.Option(
         "--force-default", help="Make it the default even when it does not beat the first stage.")] = False,
     if_missing: Annotated[bool, typer.Option(
