@@ -10,7 +10,7 @@ import pytest
 
 from fincortex.ui.testing import serve, ui_env
 from suite_support import store_run
-from test_ui_browser import artifacts, browser, pytestmark  # noqa: F401  (chromium marks and fixtures)
+from test_ui_browser import artifacts, browser, open_page, pytestmark  # noqa: F401  (chromium marks and fixtures)
 
 
 @pytest.fixture(scope="module")
@@ -28,11 +28,7 @@ def served(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def page(browser):
-    context = browser.new_context(viewport={"width": 1440, "height": 1400})
-    p = context.new_page()
-    p.set_default_timeout(90_000)
-    yield p
-    context.close()
+    yield from open_page(browser, height=1400, timeout_ms=90_000)
 
 
 def test_evaluations_page_compares_two_runs(served, page, artifacts):

@@ -63,13 +63,18 @@ def browser():
         b.close()
 
 
-@pytest.fixture()
-def page(browser):
-    context = browser.new_context(viewport={"width": 1440, "height": 1000})
+def open_page(browser, height: int = 1000, timeout_ms: int = 60_000):
+    """A page in a fresh browser context (yielded; the context closes after): the page fixtures' one body."""
+    context = browser.new_context(viewport={"width": 1440, "height": height})
     p = context.new_page()
-    p.set_default_timeout(60_000)
+    p.set_default_timeout(timeout_ms)
     yield p
     context.close()
+
+
+@pytest.fixture()
+def page(browser):
+    yield from open_page(browser)
 
 
 def _settle(page) -> None:

@@ -277,13 +277,13 @@ class Analyst:
         as_of = parse_as_of(state["as_of"])
         # the primary statements first: a line item also printed in a note's table is read where the
         # statement prints it (find_line_item takes the first match in row order)
-        primary = {(doc, page) for doc in scope["doc_ids"]
-                   for page in primary_statement_pages(self.store, doc, as_of).values()}
+        pages = {doc: primary_statement_pages(self.store, doc, as_of) for doc in scope["doc_ids"]}
+        primary = {(doc, page) for doc, found in pages.items() for page in found.values()}
         rows = sorted(read_statement_rows(self.store, scope["doc_ids"], as_of=as_of),
                       key=lambda r: (r.doc_id, r.page) not in primary)
         result: ComputedAnswer = compute_metric(metric, rows, scope.get("fiscal_year"), state["question"],
                                                 self._recorder, period_end=scope.get("period_end"))
-        extra = {} if result.ok else self._statement_pages(state)
+        extra = {} if result.ok else self._statement_pages(state, pages[scope["doc_ids"][0]])
         chunks = page_chunks(self.store, [(u.doc_id, u.page, u.line_item) for u in result.inputs if u.page], as_of)
         for used in result.inputs:
             used.chunk_id = chunks.get((used.doc_id, used.page, used.line_item), {}).get("chunk_id")
@@ -296,15 +296,16 @@ class Analyst:
                         for i, (cid, c) in enumerate(seen.items())])
         return {"computed": {**result.as_dict(), "chunks": list(seen.values())}, **extra}
 
-    def _statement_pages(self, state: AnalystState) -> AnalystState:
+    def _statement_pages(self, state: AnalystState, pages: dict[str, int] | None = None) -> AnalystState:
         """{'hits': statement pages + hits} when the question asks about statements the scoped filing prints
-        (agents/analyst/statement_pages.py), else {} (statement_pages=False turns this off)."""
+        (agents/analyst/statement_pages.py; `pages`: its primary pages when already read), else {}
+        (statement_pages=False turns this off)."""
         asked = statements_asked(state["question"]) if self.config.statement_pages else ()
         doc_ids = (state.get("scope") or {}).get("doc_ids") or ()
         if not asked or not doc_ids:
             return {}
         as_of = parse_as_of(state["as_of"])
-        pages = primary_statement_pages(self.store, doc_ids[0], as_of)
+        pages = primary_statement_pages(self.store, doc_ids[0], as_of) if pages is None else pages
         chunks = page_chunks(self.store, [(doc_ids[0], pages[s], "") for s in asked if s in pages], as_of)
         pinned = list({c["chunk_id"]: {**c, "rank": 0, "score": 1.0, "query": f"{s} statement"}
                        for s in asked if s in pages
