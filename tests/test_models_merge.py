@@ -136,6 +136,23 @@ def test_dare_drops_at_random_and_rescales_to_keep_the_l1_norm(tmp_path, setting
     assert not torch.equal(out[key], other[key])  # another seed: another mask
 
 
+def test_model_stock_pulls_the_mean_toward_the_base_by_the_delta_angle(tmp_path, settings, trio):
+    out = _run(tmp_path, settings, {"name": "stock", "merge_method": "model_stock", "dtype": "float32",
+                                    "base_model": str(trio["base"]),
+                                    "models": [{"model": str(trio["a"])}, {"model": str(trio["b"])}]})
+    base, a, b = _weights(trio["base"]), _weights(trio["a"]), _weights(trio["b"])
+    for k in base:  # Jang et al. 2024, eq. 2 with k = 2 fine-tuned models, one angle per tensor
+        da, db = (a[k] - base[k]).flatten().double(), (b[k] - base[k]).flatten().double()
+        cos = float(da @ db / max(float(da.norm() * db.norm()), 1e-6))
+        t = 2 * cos / (1 + cos)
+        ref = t * (a[k] + b[k]) / 2 + (1 - t) * base[k]
+        torch.testing.assert_close(out[k], ref.float(), rtol=0, atol=1e-5)
+    # the crafted norm: deltas (3,-2,.5,1,...) and (-1,-4,.5,-2,...) are at an angle below 90 degrees, so t is in (0, 1)
+    da, db = a[NORM] - base[NORM], b[NORM] - base[NORM]
+    cos = float(da @ db / (da.norm() * db.norm()))
+    assert 0 < cos < 1 and torch.allclose(out[NORM], (2 * cos / (1 + cos)) * (a[NORM] + b[NORM]) / 2, atol=1e-5)
+
+
 def test_lineage_card_and_registry_row(tmp_path, settings, trio):
     res = merge_from_recipe(_recipe(tmp_path, {
         "name": "lineage-check", "merge_method": "ties", "base_model": str(trio["base"]), "seed": 3,
@@ -160,6 +177,7 @@ def test_lineage_card_and_registry_row(tmp_path, settings, trio):
      "give a `seed:`"),
     ("merge_method: ties\nbase_model: B\nmodels: [{model: A, parameters: {weight: 1, density: 1.5}}]\n",
      "density must be in"),
+    ("merge_method: model_stock\nbase_model: B\nmodels: [{model: A}]\n", "needs at least 2 models"),
     ("merge_method: linear\nmodels: [{model: /no/such/model, parameters: {weight: 1}}]\n", "not found"),
 ])
 def test_bad_recipes_fail_before_any_tensor_is_loaded(tmp_path, settings, trio, text, match):

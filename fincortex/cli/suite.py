@@ -32,7 +32,7 @@ def eval_suite(
     embedder: Annotated[Optional[str], typer.Option(help="Registered name, folder or id (default: what search uses).")] = None,
     reranker: Annotated[Optional[str], typer.Option(help="Registered name, folder, llm-first/llm-icr, or none.")] = None,
     chat_model: Annotated[Optional[str], typer.Option("--chat-model", help="local | <path> | <registered name> | openai:<url>#<model>.")] = None,
-    part: Annotated[Optional[list[str]], typer.Option("--part", help="Only these parts (repeat): retrieval, forecasting, trading, lm.")] = None,
+    part: Annotated[Optional[list[str]], typer.Option("--part", help="Only these parts (repeat): retrieval, financebench, forecasting, trading, lm.")] = None,
     label: Annotated[str, typer.Option(help="A name for the run in lists and reports.")] = "",
     resume: Annotated[Optional[str], typer.Option("--resume", help="Continue this run id where it stopped.")] = None,
     no_reuse: Annotated[bool, typer.Option("--no-reuse", help="Recompute units even when an earlier run has them.")] = False,

@@ -30,14 +30,17 @@ import yaml
 from fincortex.config import Settings
 from fincortex.store import Store
 
-# the methods the issue asks for, with what each needs; mergekit offers more (model_stock, slerp,
-# breadcrumbs, della, ...) and any of its method names is accepted, validated by mergekit itself.
+# the methods fincortex documents, with what each needs (checked before any tensor loads); mergekit offers
+# more (slerp, breadcrumbs, della, ...) and any of its method names is accepted, validated by mergekit itself.
 METHODS: dict[str, dict[str, Any]] = {
     "linear": {"base": False, "params": {"weight"}},
     "task_arithmetic": {"base": True, "params": {"weight"}},
     "ties": {"base": True, "params": {"weight", "density"}},
     "dare_ties": {"base": True, "params": {"weight", "density"}},
     "dare_linear": {"base": True, "params": {"weight", "density"}},
+    # Model Stock (Jang et al., 2024): the fine-tuned models' mean pulled toward the base by the angle between
+    # their deltas, per tensor; it needs no weights but at least two fine-tuned runs of the same base
+    "model_stock": {"base": True, "params": set(), "min_models": 2},
 }
 FINCORTEX_KEYS = ("name", "kind", "seed")
 _SHAPE_KEYS = ("model_type", "vocab_size", "hidden_size", "intermediate_size", "num_hidden_layers",
@@ -174,6 +177,9 @@ def validate_recipe(path: str | Path, settings: Settings, store: Store | None = 
     need = METHODS.get(method, {"base": False, "params": set()})
     if need["base"] and not cfg.get("base_model"):
         raise RecipeError(f"{path}: merge_method {method} needs `base_model`")
+    if len(inputs) < need.get("min_models", 1):
+        raise RecipeError(f"{path}: merge_method {method} needs at least {need['min_models']} models besides "
+                          f"`base_model`, got {len(inputs)}")
     for ref, params in inputs:
         for key in sorted(need["params"] - {"density"}):
             if key not in params and key not in (cfg.get("parameters") or {}):
