@@ -165,6 +165,15 @@ def test_a_changed_model_recomputes_only_what_depends_on_it(store, tmp_path, fak
     assert run["units"]["fake:two"].reused_from is None
 
 
+def test_trading_depends_on_the_chat_model_only_with_an_llm_member(monkeypatch):
+    import fincortex.agents.trading.members as members
+    from fincortex.suite.parts import trading
+
+    assert trading.depends("trading:btc2018") == ()  # the default ensemble has no LLM member
+    monkeypatch.setattr(members, "DEFAULT_MEMBERS", (*members.DEFAULT_MEMBERS, "llm_view"))
+    assert trading.depends("trading:btc2018") == ("chat",)
+
+
 def test_cli_lists_and_compares(store, tmp_path):
     from typer.testing import CliRunner
 

@@ -1,8 +1,10 @@
 """Trading: the ensemble trader walk-forward on the dev windows beside buy-and-hold, SMA 20/50 and
 momentum in the same run; daily returns kept per day for paired Sharpe comparisons between runs.
 
-Depends on the chat model (the ensemble's LLM members); news is read from the store by SQL, so the
-embedder and reranker play no part."""
+Depends on the chat model only when the ensemble's members include an LLM member (the default set has
+none: their measured contribution was negative, agents/trading/members/__init__.py), so by default a
+chat-model change copies these units; news is read from the store by SQL, so the embedder and reranker
+play no part."""
 
 from __future__ import annotations
 
@@ -20,7 +22,9 @@ def units(config) -> list[str]:
 
 
 def depends(unit: str) -> tuple[str, ...]:
-    return ("chat",)
+    from fincortex.agents.trading.members import DEFAULT_MEMBERS, build_member
+
+    return ("chat",) if any(build_member(m).uses_llm for m in DEFAULT_MEMBERS) else ()
 
 
 def _prepare(ctx, store, symbol: str) -> None:
