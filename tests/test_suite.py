@@ -165,6 +165,29 @@ def test_a_changed_model_recomputes_only_what_depends_on_it(store, tmp_path, fak
     assert run["units"]["fake:two"].reused_from is None
 
 
+def test_a_registered_embedder_resolves_to_its_folder_for_every_store(tmp_path):
+    """The parts run in the suite's own stores, whose registries do not know the user's model names."""
+    import shutil
+
+    from fincortex.config import Settings
+    from fincortex.models import registry
+    from fincortex.models.merging.lineage import LineageCard, write_card
+    from fincortex.retrieval.embedder import DEFAULT_MODEL, Embedder, resolve_model_path
+    from fincortex.suite.service import build_config
+
+    settings = Settings(home=tmp_path)
+    user_store = Store(settings.db_path)
+    folder = shutil.copytree(resolve_model_path(DEFAULT_MODEL), tmp_path / "models" / "my-fin")
+    card = write_card(folder, LineageCard(name="my-fin", kind="embedder", method="finetune-contrastive", parents=[]))
+    registry.register(user_store, card, str(folder))
+    config = build_config(user_store, settings, quick=True, embedder="my-fin", reranker="none", parts=("retrieval",))
+    assert config.embedder.asked == "my-fin" and config.embedder.spec == str(folder)
+    assert config.embedder.registry["name"] == "my-fin"
+    assert Embedder(config.embedder.spec).ref.path == folder  # loads with no registry at hand
+    packaged = build_config(user_store, settings, quick=True, reranker="none", parts=("retrieval",)).embedder
+    assert packaged.spec == DEFAULT_MODEL  # the alias: its cached vectors keep their key
+
+
 def test_trading_depends_on_the_chat_model_only_with_an_llm_member(monkeypatch):
     import fincortex.agents.trading.members as members
     from fincortex.suite.parts import trading

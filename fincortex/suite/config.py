@@ -58,11 +58,13 @@ class ModelChoice:
     path: str | None
     sha256: str | None
     registry: dict[str, Any] | None = None
+    load: str | None = None  # what the loaders take when it differs from `path` (the packaged embedder's alias)
 
     @property
     def spec(self) -> str | None:
-        """What to load: the resolved folder, else the name asked for; None for no model ('none')."""
-        return None if self.asked == "none" else (self.path or self.asked)
+        """What to load, valid in any store (a registered name is only known to the user's registry, so it
+        resolves to its folder); None for no model ('none')."""
+        return None if self.asked == "none" else (self.load or self.path or self.asked)
 
     @property
     def identity(self) -> str:

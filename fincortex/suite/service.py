@@ -40,8 +40,9 @@ def resolve_embedder(store: Store, settings: Settings, asked: str | None) -> Mod
 
     name = service.named_embedder(store, asked) if asked else service.embedding_model_name(store, settings)
     ref = model_ref(name)
+    # `load` = the alias or folder: the packaged alias keeps its embedding cache key (vectors already built)
     return ModelChoice("embedder", asked or name, str(ref.path), ref.weights_sha256,
-                       _registry_row(store, "embedder", asked or name, str(ref.path)))
+                       _registry_row(store, "embedder", asked or name, str(ref.path)), load=name)
 
 
 def resolve_reranker(store: Store, asked: str | None) -> ModelChoice:

@@ -30,7 +30,7 @@ def _deps(ctx, store):
     from fincortex.retrieval.options import RetrievalOptions
 
     cfg = ctx.config
-    settings = replace(ctx.work_settings(store), embedding_model=cfg.embedder.asked or cfg.embedder.path)
+    settings = replace(ctx.work_settings(store), embedding_model=cfg.embedder.spec)
     reranker = cfg.reranker.spec
     options = RetrievalOptions.from_env(reranker=reranker) if reranker else RetrievalOptions.from_env()
     return AgentDeps(settings, store, partial(service.search, store, settings, options=options),

@@ -28,7 +28,7 @@ def run_unit(ctx, unit: str) -> UnitResult:
     split = split_contexts(tatqa_file(settings))
     folder = beir_folder(settings, split, "heldout")
     n = ctx.config.profile.retrieval_queries
-    embedder = ctx.config.embedder.asked or ctx.config.embedder.path  # the alias keeps its embedding cache key
+    embedder = ctx.config.embedder.spec
     report = service.evaluate_retrieval(settings, folder, modes=("bm25", "hybrid"), max_queries=n,
                                         embedder=embedder, progress=ctx.progress)
     results: dict[str, Any] = dict(report["results"])
