@@ -58,6 +58,8 @@ def store_run(store, run_id: str, *, lift: float = 0.0, sharpen: float = 0.0, ed
     values, so two runs differ only by the planted lift / sharpening / edge."""
     rng = np.random.default_rng(seed)
     config = {role: {"asked": f"{role}-{run_id}"} for role in ("embedder", "reranker", "chat")}
+    config["chat"].update(sha256="c" * 64, registry={"name": f"chat-{run_id}", "method": "ties", "seed": 0,
+                                                      "parents": [{"name": "smollm2", "sha256": "p" * 64}]})
     runs.start_run(store, run_id, run_id, "quick", config)
     units = {"retrieval:tatqa-heldout": ("retrieval", _retrieval(rng, lift)),
              "forecasting:stack": ("forecasting", _forecasting(rng, sharpen)),

@@ -75,6 +75,7 @@ def test_html_report_has_plots_and_verdicts(store, tmp_path):
     assert text.count("plotly-graph-div") == 3  # nDCG/recall bars, reliability diagram, equity + drawdown
     assert "Verdict per area" in text and "better" in text
     assert "<script src=" not in text and "Plotly.newPlot" in text  # JavaScript inlined: opens offline
+    assert "ties, seed 0; parents: smollm2 <code>pppppppppppp</code>" in text  # each model's lineage
 
 
 def test_unknown_run_and_part_are_clear_errors(store, tmp_path):

@@ -91,6 +91,19 @@ def _equity(ua, ub):
 PLOTS = {"retrieval": _retrieval_bars, "financebench": _financebench_bars, "forecasting": _reliability, "trading": _equity}
 
 
+def _lineage(model: dict) -> str:
+    """Name, weights hash and, for a registered model, method, seed and parents (name + hash)."""
+    sha = model.get("sha256")
+    text = html.escape(str(model.get("asked"))) + (f" <code>{html.escape(sha[:12])}</code>" if sha else "")
+    reg = model.get("registry") or {}
+    if reg:
+        parents = ", ".join(f"{html.escape(str(p.get('name')))} <code>{html.escape(str(p.get('sha256') or '')[:12])}</code>"
+                            for p in reg.get("parents") or [])
+        seed = "" if reg.get("seed") is None else f", seed {reg['seed']}"
+        text += f"<br><small>{html.escape(str(reg.get('method')))}{seed}; parents: {parents or 'none'}</small>"
+    return text
+
+
 def write_html(comparison: dict[str, Any], out: str | Path) -> Path:
     import plotly.io as pio
 
@@ -107,10 +120,10 @@ def write_html(comparison: dict[str, Any], out: str | Path) -> Path:
         f"<td>{_fmt(r.diff)}</td><td>[{_fmt(r.ci_low)}, {_fmt(r.ci_high)}]</td><td>{_fmt(r.n)}</td>"
         f"<td>{html.escape(r.verdict)}</td></tr>" for r in comparison["rows"])
     parts.append(f"<h2>Paired differences</h2><table border='1' cellpadding='4'>{head}{body}</table>")
-    models = "".join(f"<tr><td>{role}</td><td>{html.escape(str(a['config'].get(role, {}).get('asked')))}</td>"
-                     f"<td>{html.escape(str(b['config'].get(role, {}).get('asked')))}</td></tr>"
-                     for role in ("embedder", "reranker", "chat"))
-    parts.append(f"<h2>Models</h2><table border='1' cellpadding='4'><tr><th>role</th><th>A</th><th>B</th></tr>{models}</table>")
+    models = "".join(f"<tr><td>{role}</td><td>{_lineage(a['config'].get(role) or {})}</td>"
+                     f"<td>{_lineage(b['config'].get(role) or {})}</td></tr>" for role in ("embedder", "reranker", "chat"))
+    parts.append("<h2>Models (lineage)</h2><table border='1' cellpadding='4'><tr><th>role</th><th>A</th><th>B</th></tr>"
+                 f"{models}</table>")
     first = True
     for unit in sorted(comparison["units_a"].keys() & comparison["units_b"].keys()):
         ua, ub = comparison["units_a"][unit], comparison["units_b"][unit]
